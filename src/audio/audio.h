@@ -36,7 +36,9 @@ std::vector<float> load_mono(const std::string& path, int rate);
 // The middle `length` samples of a signal of `total` samples at `rate` from `path`, zero-padded at
 // the end when shorter, identical (within float rounding) to cropping load_mono()'s output.
 // Long files are decoded only around the excerpt, so memory stays bounded.
-std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::int64_t length);
+// `total_length` (optional) receives the length of the whole resampled signal.
+std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::int64_t length,
+                                       std::int64_t* total_length = nullptr);
 
 // Start index of the middle `length` samples of `total` (0 when the signal is shorter).
 std::int64_t middle_excerpt_start(std::int64_t total, std::int64_t length);

@@ -33,11 +33,13 @@ std::vector<float> crop_or_pad(const std::vector<float>& y, std::int64_t start, 
 
 }  // namespace
 
-std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::int64_t length) {
+std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::int64_t length,
+                                       std::int64_t* total_length) {
   const AudioInfo info = probe_audio(path);
   const bool exact_length_known = info.format != "mp3" && info.frames > 0;
   if (!exact_length_known || info.frames < kWindowedAboveSeconds * info.sample_rate) {
     const std::vector<float> y = load_mono(path, rate);
+    if (total_length) *total_length = static_cast<std::int64_t>(y.size());
     return crop_or_pad(y, middle_excerpt_start(static_cast<std::int64_t>(y.size()), length), length);
   }
 
@@ -49,6 +51,7 @@ std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::i
   const std::int64_t total_out =
       static_cast<std::int64_t>(std::ceil(info.frames * (static_cast<double>(rate) / info.sample_rate)));
   const std::int64_t start = middle_excerpt_start(total_out, length);
+  if (total_length) *total_length = total_out;
   const std::int64_t margin = static_cast<std::int64_t>(kMarginSeconds * rate);
   const std::int64_t first_out = std::max<std::int64_t>(0, start - margin) / out_step * out_step;
   const std::int64_t first_in = first_out / out_step * in_step;

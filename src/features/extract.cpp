@@ -20,10 +20,22 @@ Spectrogram logmel_excerpt(const std::vector<float>& signal, const FeatureConfig
   return logmel_whole(excerpt, config);
 }
 
-Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole) {
+Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole,
+                           int* valid_frames) {
   config.validate();
-  if (whole) return logmel_whole(load_mono(path, config.sample_rate), config);
-  return logmel_whole(load_middle_excerpt(path, config.sample_rate, config.excerpt_samples), config);
+  if (whole) {
+    Spectrogram s = logmel_whole(load_mono(path, config.sample_rate), config);
+    if (valid_frames) *valid_frames = s.n_frames;
+    return s;
+  }
+  std::int64_t total = 0;
+  Spectrogram s = logmel_whole(
+      load_middle_excerpt(path, config.sample_rate, config.excerpt_samples, &total), config);
+  // Frames whose centre lies inside the signal (the rest only see the zero padding).
+  const std::int64_t n = std::min<std::int64_t>(total, config.excerpt_samples);
+  if (valid_frames)
+    *valid_frames = std::min<int>(s.n_frames, 1 + static_cast<int>(std::max<std::int64_t>(0, n - 1) / config.hop_length));
+  return s;
 }
 
 }  // namespace genre

@@ -60,6 +60,8 @@ Spectrogram logmel_excerpt(const std::vector<float>& signal, const FeatureConfig
 Spectrogram logmel_whole(const std::vector<float>& signal, const FeatureConfig& config);
 
 // Decode + resample + log-mel of an audio file. whole=false: the middle excerpt (bounded memory).
-Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole = false);
+// `valid_frames` (optional) receives how many frames hold signal rather than end padding.
+Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole = false,
+                           int* valid_frames = nullptr);
 
 }  // namespace genre

@@ -1,0 +1,40 @@
+// genre/cli: option groups shared by several commands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "data/feature_cache.h"
+#include "model/arch_config.h"
+#include "train/trainer.h"
+
+namespace genre::cli {
+
+// Feature extraction workers and the on-disk feature cache.
+struct DataOptions {
+  int jobs = 0;
+  std::string cache_dir;
+  bool no_cache = false;
+  FeatureCache cache() const { return FeatureCache(no_cache ? "" : cache_dir.empty() ? default_cache_dir() : cache_dir); }
+};
+void add_data_options(CLI::App* app, DataOptions& o);
+
+// Architecture overrides on top of arch_default_params().
+struct ArchOptions {
+  std::string arch_json;  // a JSON file with an architecture config
+  std::string channels, pools;
+  int gru_hidden = 0, gru_layers = 0;
+  int input_frames = 0;
+  bool input_frames_set = false;
+  double conv_dropout = -1, final_dropout = -1;
+  bool no_input_norm = false;
+  ArchConfig build(int n_classes, bool multi_label) const;
+};
+void add_arch_options(CLI::App* app, ArchOptions& o);
+
+void add_train_params(CLI::App* app, TrainParams& p);
+
+// Devices: auto | cpu | cuda.
+void add_device_option(CLI::App* app, std::string& device);
+
+}  // namespace genre::cli

@@ -1,0 +1,122 @@
+#include "model/crnn.h"
+
+#include "common/error.h"
+
+namespace genre {
+
+ConvBlockImpl::ConvBlockImpl(int in_channels, int out_channels, std::pair<int, int> pool_size,
+                             double bn_eps, double dropout_p) {
+  conv = register_module(
+      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1)));
+  bn = register_module("bn", torch::nn::BatchNorm2d(
+                                 torch::nn::BatchNorm2dOptions(out_channels).eps(bn_eps)));
+  pool = register_module("pool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(
+                                     {pool_size.first, pool_size.second})));
+  dropout = register_module("dropout", torch::nn::Dropout(dropout_p));
+}
+
+torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
+  x = torch::elu(bn(conv(x)));
+  return dropout(pool(x));
+}
+
+Keras1GruImpl::Keras1GruImpl(int input_size, int hidden) : hidden_size(hidden) {
+  // Keras 1 defaults: glorot_uniform for W, orthogonal for U, zeros for b.
+  const double limit = std::sqrt(6.0 / (input_size + hidden));
+  W = register_parameter("W", torch::empty({input_size, 3 * hidden}).uniform_(-limit, limit));
+  torch::Tensor u = torch::empty({hidden, 3 * hidden});
+  for (int g = 0; g < 3; ++g) {
+    torch::Tensor block = torch::empty({hidden, hidden});
+    torch::nn::init::orthogonal_(block);
+    u.narrow(1, g * hidden, hidden).copy_(block);
+  }
+  U = register_parameter("U", u);
+  b = register_parameter("b", torch::zeros({3 * hidden}));
+}
+
+torch::Tensor Keras1GruImpl::forward(torch::Tensor x) {
+  const auto H = hidden_size;
+  const torch::Tensor projected = torch::matmul(x, W) + b;  // [B, T, 3H]
+  const torch::Tensor U_zr = U.narrow(1, 0, 2 * H), U_h = U.narrow(1, 2 * H, H);
+  auto hard_sigmoid = [](const torch::Tensor& a) { return torch::clamp(a * 0.2 + 0.5, 0.0, 1.0); };
+  torch::Tensor h = torch::zeros({x.size(0), H}, x.options());
+  std::vector<torch::Tensor> states;
+  states.reserve(x.size(1));
+  for (int64_t t = 0; t < x.size(1); ++t) {
+    const torch::Tensor p = projected.select(1, t);
+    const torch::Tensor zr = hard_sigmoid(p.narrow(1, 0, 2 * H) + torch::matmul(h, U_zr));
+    const torch::Tensor z = zr.narrow(1, 0, H), r = zr.narrow(1, H, H);
+    const torch::Tensor hh = torch::tanh(p.narrow(1, 2 * H, H) + torch::matmul(r * h, U_h));
+    h = z * h + (1 - z) * hh;
+    states.push_back(h);
+  }
+  return torch::stack(states, 1);
+}
+
+CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
+  config.validate();
+  if (config.input_norm == "freq")
+    input_bn = register_module(
+        "input_bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(config.n_mels).eps(config.bn_eps)));
+  else if (config.input_norm == "time")
+    input_bn = register_module(
+        "input_bn",
+        torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(config.pad_time_to).eps(config.bn_eps)));
+
+  int in_channels = 1;
+  for (std::size_t i = 0; i < config.channels.size(); ++i) {
+    blocks->push_back(ConvBlock(in_channels, config.channels[i], config.pools[i], config.bn_eps,
+                                config.conv_dropout));
+    in_channels = config.channels[i];
+  }
+  register_module("blocks", blocks);
+
+  if (config.gru_type == "torch") {
+    gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(in_channels, config.gru_hidden)
+                                                    .num_layers(config.gru_layers)
+                                                    .batch_first(true)));
+  } else {
+    int size = in_channels;
+    for (int l = 0; l < config.gru_layers; ++l) {
+      keras_grus->push_back(Keras1Gru(size, config.gru_hidden));
+      size = config.gru_hidden;
+    }
+    register_module("keras_grus", keras_grus);
+  }
+  final_dropout = register_module("final_dropout", torch::nn::Dropout(config.final_dropout));
+  output = register_module("output", torch::nn::Linear(config.gru_hidden, config.n_classes));
+}
+
+torch::Tensor CrnnImpl::embed(torch::Tensor x) {
+  if (x.dim() == 3) x = x.unsqueeze(1);
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == config.n_mels,
+              "CRNN expects input [batch, 1, ", config.n_mels, ", frames], got ", x.sizes());
+  if (config.pad_time_to > x.size(3)) {
+    const int64_t extra = config.pad_time_to - x.size(3);
+    x = torch::constant_pad_nd(x, {extra / 2, extra - extra / 2});
+  }
+  if (config.input_norm == "freq") {
+    x = input_bn(x.transpose(1, 2)).transpose(1, 2);  // one statistic per mel bin
+  } else if (config.input_norm == "time") {
+    x = input_bn(x.permute({0, 3, 2, 1})).permute({0, 3, 2, 1});  // one per frame
+  }
+  for (auto& block : *blocks) x = block->as<ConvBlock>()->forward(x);
+  // [B, C, 1, T'] -> [B, T', C]
+  TORCH_CHECK(x.size(3) >= 1, "input too short: no time step left after pooling");
+  x = x.squeeze(2).transpose(1, 2);
+  if (gru) {
+    x = std::get<0>(gru->forward(x));
+  } else {
+    for (auto& layer : *keras_grus) x = layer->as<Keras1Gru>()->forward(x);
+  }
+  return x.select(1, x.size(1) - 1);
+}
+
+torch::Tensor CrnnImpl::forward(torch::Tensor x) { return output(final_dropout(embed(x))); }
+
+torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) {
+  const torch::Tensor logits = forward(x);
+  return config.mode == OutputMode::kMultiLabel ? torch::sigmoid(logits) : torch::softmax(logits, 1);
+}
+
+}  // namespace genre

@@ -1,0 +1,60 @@
+// genre/model: the CRNN (Choi et al. 2017) in LibTorch, one module per struct.
+//
+//   [B, 1, mels, T] -> (pad) -> input BN -> N x ConvBlock -> [B, T', C] -> GRU x L -> last step
+//                   -> dropout -> Linear -> logits [B, classes]
+#pragma once
+
+#include <torch/torch.h>
+
+#include "model/arch_config.h"
+
+namespace genre {
+
+// 3x3 "same" conv -> batch norm -> ELU -> max-pool -> dropout.
+struct ConvBlockImpl : torch::nn::Module {
+  ConvBlockImpl(int in_channels, int out_channels, std::pair<int, int> pool, double bn_eps,
+                double dropout);
+  torch::Tensor forward(torch::Tensor x);
+
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::MaxPool2d pool{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(ConvBlock);
+
+// Keras 1.x GRU: z = hs(x Wz + bz + h Uz), r = hs(x Wr + br + h Ur),
+// hh = tanh(x Wh + bh + (r * h) Uh), h' = z * h + (1 - z) * hh, hs(a) = clamp(0.2a + 0.5, 0, 1).
+// Written in LibTorch ops, so it trains like any module. Weights are stored as Keras does:
+// W [in, 3H], U [H, 3H], b [3H], gate order z, r, h.
+struct Keras1GruImpl : torch::nn::Module {
+  Keras1GruImpl(int input_size, int hidden_size);
+  // x [B, T, in] -> all hidden states [B, T, H] (h0 = 0).
+  torch::Tensor forward(torch::Tensor x);
+
+  int hidden_size;
+  torch::Tensor W, U, b;
+};
+TORCH_MODULE(Keras1Gru);
+
+struct CrnnImpl : torch::nn::Module {
+  explicit CrnnImpl(const ArchConfig& config);
+
+  // Log-mel [B, 1, mels, T] (or [B, mels, T]) -> logits [B, classes].
+  torch::Tensor forward(torch::Tensor x);
+  // The last GRU state [B, gru_hidden]: the learned track embedding.
+  torch::Tensor embed(torch::Tensor x);
+  // Probabilities: softmax (single-label) or sigmoid (multi-label) of the logits.
+  torch::Tensor predict_proba(torch::Tensor x);
+
+  ArchConfig config;
+  torch::nn::BatchNorm2d input_bn{nullptr};
+  torch::nn::ModuleList blocks;
+  torch::nn::GRU gru{nullptr};
+  torch::nn::ModuleList keras_grus;
+  torch::nn::Dropout final_dropout{nullptr};
+  torch::nn::Linear output{nullptr};
+};
+TORCH_MODULE(Crnn);
+
+}  // namespace genre

@@ -1,0 +1,112 @@
+#include "model/inference.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace genre {
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw Error(ErrorKind::kInvalidArgument, "", "--device cuda: this LibTorch has no usable CUDA device");
+    return torch::kCUDA;
+  }
+  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
+  throw Error(ErrorKind::kInvalidArgument, "", "device must be auto, cpu or cuda");
+}
+
+std::vector<int> crop_offsets(int total_frames, int valid_frames, int input_frames, int hop) {
+  if (input_frames <= 0 || input_frames >= total_frames) return {0};
+  if (hop <= 0) hop = std::max(1, input_frames / 2);
+  const int span = std::max(input_frames, std::min(valid_frames, total_frames));
+  std::vector<int> offsets;
+  for (int o = 0; o + input_frames <= span; o += hop) offsets.push_back(o);
+  if (offsets.empty() || offsets.back() + input_frames < span) offsets.push_back(span - input_frames);
+  return offsets;
+}
+
+void copy_crop(const Spectrogram& s, int offset, int length, float* dst) {
+  const float floor_value = s.data.empty() ? 0.0f : *std::min_element(s.data.begin(), s.data.end());
+  for (int m = 0; m < s.n_mels; ++m) {
+    const float* row = &s.data[static_cast<std::size_t>(m) * s.n_frames];
+    float* out = dst + static_cast<std::size_t>(m) * length;
+    const int available = std::max(0, std::min(length, s.n_frames - offset));
+    std::copy(row + offset, row + offset + available, out);
+    std::fill(out + available, out + length, floor_value);
+  }
+}
+
+namespace {
+
+// Runs windows (track index, offset) through the model in batches; returns [windows, classes].
+torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
+                          const std::vector<std::pair<int, int>>& windows, int length, int batch_size,
+                          torch::Device device) {
+  torch::InferenceMode guard;
+  model.net->eval();
+  const int n_mels = model.info.arch.n_mels;
+  std::vector<torch::Tensor> outputs;
+  for (std::size_t start = 0; start < windows.size(); start += batch_size) {
+    const std::size_t n = std::min<std::size_t>(batch_size, windows.size() - start);
+    torch::Tensor batch = torch::empty({static_cast<int64_t>(n), 1, n_mels, length});
+    float* data = batch.data_ptr<float>();
+    for (std::size_t b = 0; b < n; ++b) {
+      const auto& [track, offset] = windows[start + b];
+      if (tracks[track]->n_mels != n_mels)
+        throw Error(ErrorKind::kInvalidArgument, "",
+                    "input has " + std::to_string(tracks[track]->n_mels) + " mel bins, the model expects " +
+                        std::to_string(n_mels));
+      copy_crop(*tracks[track], offset, length, data + b * static_cast<std::size_t>(n_mels) * length);
+    }
+    outputs.push_back(model.net->predict_proba(batch.to(device)).to(torch::kCPU));
+  }
+  return outputs.empty() ? torch::empty({0, model.info.arch.n_classes}) : torch::cat(outputs);
+}
+
+}  // namespace
+
+torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
+                                  const std::vector<int>& valid_frames, int batch_size, torch::Device device) {
+  const int input_frames = model.info.arch.input_frames;
+  std::vector<std::pair<int, int>> windows;
+  std::vector<int> owner;
+  int length = 0;
+  for (std::size_t t = 0; t < tracks.size(); ++t) {
+    const int total = tracks[t]->n_frames;
+    const int len = input_frames > 0 && input_frames < total ? input_frames : total;
+    if (length == 0) length = len;
+    if (len != length)
+      throw Error(ErrorKind::kInvalidArgument, "", "tracks of different lengths in one batch");
+    for (int o : crop_offsets(total, valid_frames.empty() ? total : valid_frames[t], input_frames)) {
+      windows.emplace_back(static_cast<int>(t), o);
+      owner.push_back(static_cast<int>(t));
+    }
+  }
+  const torch::Tensor probs = run_windows(model, tracks, windows, length, batch_size, device);
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(tracks.size()), model.info.arch.n_classes});
+  torch::Tensor counts = torch::zeros({static_cast<int64_t>(tracks.size()), 1});
+  const torch::Tensor index = torch::tensor(owner, torch::kLong);
+  out.index_add_(0, index, probs);
+  counts.index_add_(0, index, torch::ones({static_cast<int64_t>(owner.size()), 1}));
+  return out / counts.clamp_min(1);
+}
+
+torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int hop_frames, int batch_size,
+                                   torch::Device device, std::vector<int>* offsets_out) {
+  const int input = model.info.arch.input_frames > 0 ? model.info.arch.input_frames
+                                                     : model.info.features.excerpt_frames();
+  std::vector<std::pair<int, int>> windows;
+  std::vector<int> offsets;
+  if (track.n_frames <= input) {
+    offsets.push_back(0);
+  } else {
+    for (int o = 0; o + input <= track.n_frames; o += std::max(1, hop_frames)) offsets.push_back(o);
+  }
+  for (int o : offsets) windows.emplace_back(0, o);
+  if (offsets_out) *offsets_out = offsets;
+  return run_windows(model, {&track}, windows, input, batch_size, device);
+}
+
+}  // namespace genre

@@ -1,0 +1,195 @@
+#include "predict/predictor.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/error.h"
+#include "common/parallel.h"
+#include "features/npy.h"
+#include "model/inference.h"
+
+namespace genre {
+
+namespace fs = std::filesystem;
+
+PredictParams predict_default_params() { return PredictParams{}; }
+
+Predictor::Predictor(Model model, PredictParams params)
+    : model_(std::move(model)), params_(params), device_(resolve_device(params.device)) {
+  if (params_.batch_size < 1) throw Error(ErrorKind::kInvalidArgument, "", "batch size must be >= 1");
+  model_.net->to(device_);
+  model_.net->eval();
+}
+
+namespace {
+
+bool is_npy(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".npy";
+}
+
+struct Item {
+  Spectrogram logmel;
+  int valid_frames = 0;
+  Prediction result;
+};
+
+}  // namespace
+
+void Predictor::run(const std::vector<std::string>& inputs,
+                    const std::function<void(std::size_t, Prediction&)>& on_result) {
+  torch::set_num_threads(params_.threads > 0 ? params_.threads : hardware_threads());
+  const FeatureConfig& fc = model_.info.features;
+  const int workers = std::max(1, params_.jobs > 0 ? params_.jobs : hardware_threads());
+  // Workers may run at most this far ahead of the oldest unreported input: memory stays flat.
+  const std::size_t window = static_cast<std::size_t>(2 * params_.batch_size + 2 * workers);
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<std::size_t, Item> ready;
+  std::size_t next_claim = 0, next_emit = 0;
+
+  auto worker = [&] {
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return next_claim >= inputs.size() || next_claim < next_emit + window; });
+        if (next_claim >= inputs.size()) return;
+        i = next_claim++;
+      }
+      Item item;
+      item.result.input = inputs[i];
+      try {
+        if (is_npy(inputs[i])) {
+          item.logmel = spectrogram_from_npy(inputs[i]);
+          item.valid_frames = item.logmel.n_frames;
+        } else {
+          item.logmel = extract_logmel(inputs[i], fc, params_.segments, &item.valid_frames);
+        }
+        if (item.logmel.n_mels != model_.info.arch.n_mels)
+          throw Error(ErrorKind::kUnsupportedFormat, inputs[i],
+                      "has " + std::to_string(item.logmel.n_mels) + " mel bins; the model expects " +
+                          std::to_string(model_.info.arch.n_mels));
+        item.result.seconds = item.valid_frames * fc.seconds_per_frame();
+      } catch (const Error& e) {
+        item.result.error = e.what();
+        item.result.error_kind = error_kind_name(e.kind());
+      } catch (const std::exception& e) {
+        item.result.error = inputs[i] + ": " + e.what();
+        item.result.error_kind = "internal";
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ready.emplace(i, std::move(item));
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+
+  try {
+    while (next_emit < inputs.size()) {
+      // Gather the next run of consecutive inputs (up to a batch) as soon as they are decoded.
+      std::vector<Item> batch;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return ready.count(next_emit) > 0; });
+        std::size_t i = next_emit;
+        while (batch.size() < static_cast<std::size_t>(params_.batch_size) && ready.count(i)) {
+          batch.push_back(std::move(ready[i]));
+          ready.erase(i++);
+        }
+      }
+      // Excerpts of equal length go through the model together; segments per track.
+      std::vector<std::size_t> group;
+      auto flush_group = [&] {
+        if (group.empty()) return;
+        std::vector<const Spectrogram*> specs;
+        std::vector<int> valid;
+        for (auto g : group) specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
+        const torch::Tensor probs = track_probabilities(model_, specs, valid, params_.batch_size, device_);
+        for (std::size_t j = 0; j < group.size(); ++j) {
+          const float* row = probs[j].data_ptr<float>();
+          batch[group[j]].result.probabilities.assign(row, row + probs.size(1));
+        }
+        group.clear();
+      };
+      for (std::size_t b = 0; b < batch.size(); ++b) {
+        Item& item = batch[b];
+        if (!item.result.ok()) continue;
+        if (params_.segments) {
+          const int window_frames = model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
+          const int hop = params_.segment_hop_seconds > 0
+                              ? std::max(1, static_cast<int>(params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
+                              : std::max(1, window_frames / 2);
+          std::vector<int> offsets;
+          const torch::Tensor probs =
+              window_probabilities(model_, item.logmel, hop, params_.batch_size, device_, &offsets);
+          item.result.window_seconds = window_frames * fc.seconds_per_frame();
+          item.result.hop_seconds = hop * fc.seconds_per_frame();
+          for (std::size_t w = 0; w < offsets.size(); ++w) {
+            item.result.segment_starts.push_back(offsets[w] * fc.seconds_per_frame());
+            const float* row = probs[w].data_ptr<float>();
+            item.result.segment_probabilities.emplace_back(row, row + probs.size(1));
+          }
+          const torch::Tensor mean = probs.mean(0);
+          item.result.probabilities.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+        } else {
+          if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames) flush_group();
+          group.push_back(b);
+        }
+      }
+      flush_group();
+      for (auto& item : batch) {
+        item.logmel = Spectrogram{};
+        on_result(next_emit, item.result);
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          ++next_emit;
+        }
+        cv.notify_all();
+      }
+    }
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      next_claim = inputs.size();
+      next_emit = inputs.size();
+    }
+    cv.notify_all();
+    for (auto& t : pool) t.join();
+    throw;
+  }
+  for (auto& t : pool) t.join();
+}
+
+std::string find_default_model(const std::string& argv0) {
+  const std::string name = "genre-gtzan.pt";
+  if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) exe = fs::absolute(argv0, ec);
+  const fs::path bin = exe.parent_path();
+  candidates.push_back(bin / "../share/genre/models" / name);  // installed: PREFIX/bin/genre
+  candidates.push_back(bin / "models" / name);                 // next to the binary
+  candidates.push_back(bin / "../../models" / name);           // build tree: build/src/genre
+#ifdef GENRE_SOURCE_MODELS_DIR
+  candidates.push_back(fs::path(GENRE_SOURCE_MODELS_DIR) / name);
+#endif
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c, ec).string();
+  return "";
+}
+
+}  // namespace genre

@@ -1,0 +1,56 @@
+// genre/predict: classify many inputs with one model, decoding on worker threads and running the
+// model in batches, in input order, with memory bounded however many inputs there are.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/model_file.h"
+
+namespace genre {
+
+struct PredictParams {
+  int batch_size = 16;
+  int jobs = 0;                 // decode/feature threads (<= 0: all cores)
+  int threads = 0;              // LibTorch threads (<= 0: all cores)
+  std::string device = "auto";  // auto | cpu | cuda
+  bool segments = false;        // genre over time: the model on successive windows of the whole track
+  double segment_hop_seconds = 0;  // 0: half a window
+};
+
+PredictParams predict_default_params();
+
+struct Prediction {
+  std::string input;
+  std::string error, error_kind;  // empty when ok
+  std::vector<float> probabilities;  // track level, one per class
+  double seconds = 0;                // audio analysed (excerpt or whole track)
+  // With segments: window start times and per-window probabilities.
+  double window_seconds = 0, hop_seconds = 0;
+  std::vector<double> segment_starts;
+  std::vector<std::vector<float>> segment_probabilities;
+  bool ok() const { return error.empty(); }
+};
+
+class Predictor {
+ public:
+  Predictor(Model model, PredictParams params);
+
+  // Calls on_result once per input, in input order. Inputs ending in .npy are log-mel arrays
+  // (as `genre features` writes them, or shaped 1x1xMxT) and skip the audio front end.
+  void run(const std::vector<std::string>& inputs, const std::function<void(std::size_t, Prediction&)>& on_result);
+
+  const Model& model() const { return model_; }
+
+ private:
+  Model model_;
+  PredictParams params_;
+  torch::Device device_;
+};
+
+// The shipped model: $GENRE_MODEL, else models/genre-gtzan.pt next to the installed binary
+// (PREFIX/share/genre/models), the build tree or the source tree. Empty when none is found.
+std::string find_default_model(const std::string& argv0);
+
+}  // namespace genre

@@ -1,0 +1,64 @@
+#include "train/cross_validation.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "common/error.h"
+#include "model/inference.h"
+
+namespace genre {
+
+nlohmann::json CvResult::to_json() const {
+  nlohmann::json folds = nlohmann::json::array();
+  for (std::size_t k = 0; k < fold_reports.size(); ++k)
+    folds.push_back({{"fold", k}, {"accuracy", fold_accuracy[k]}, {"tracks", fold_reports[k].total},
+                     {"macro_f1", fold_reports[k].macro_f1}});
+  return {{"mean_accuracy", mean_accuracy}, {"std_accuracy", std_accuracy}, {"folds", folds},
+          {"pooled", report_to_json(pooled)}, {"seconds", seconds}};
+}
+
+CvResult cross_validate(const PreparedData& data, const PreparedData* extra, const ModelInfo& base,
+                        const CvParams& params, const std::function<void(int, double)>& on_fold) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> fold_of = stratified_folds(data.dataset, params.folds, params.train.seed);
+  const std::vector<Example> extra_examples = extra ? extra->select(extra->all_indices()) : std::vector<Example>{};
+  CvResult result;
+  for (int k = 0; k < params.folds; ++k) {
+    std::vector<std::size_t> train_idx, test_idx;
+    for (std::size_t i = 0; i < fold_of.size(); ++i) (fold_of[i] == k ? test_idx : train_idx).push_back(i);
+    std::vector<Example> train_set = data.select(train_idx);
+    train_set.insert(train_set.end(), extra_examples.begin(), extra_examples.end());
+    const std::vector<Example> test_set = data.select(test_idx);
+    if (test_set.empty()) throw Error(ErrorKind::kData, "", "fold " + std::to_string(k) + " has no readable track");
+
+    torch::manual_seed(params.train.seed + k);
+    Model model = make_model(base);
+    if (params.init) {
+      transfer_weights(model, *params.init, params.freeze_conv || params.linear_probe);
+      if (params.linear_probe)
+        for (auto& p : model.net->named_parameters())
+          if (p.key().rfind("output.", 0) != 0) p.value().set_requires_grad(false);
+    }
+    TrainParams tp = params.train;
+    tp.checkpoint.clear();
+    tp.log_jsonl.clear();
+    train(model, train_set, {}, tp);
+
+    const EvalScores scores = evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device));
+    std::vector<int> truth;
+    for (const auto& e : test_set) truth.push_back(e.labels[0]);
+    result.fold_reports.push_back(classification_report(truth, scores.predicted, base.classes));
+    result.fold_accuracy.push_back(result.fold_reports.back().accuracy);
+    if (on_fold) on_fold(k, result.fold_accuracy.back());
+  }
+  double sum = 0, sq = 0;
+  for (double a : result.fold_accuracy) sum += a;
+  result.mean_accuracy = sum / params.folds;
+  for (double a : result.fold_accuracy) sq += (a - result.mean_accuracy) * (a - result.mean_accuracy);
+  result.std_accuracy = std::sqrt(sq / params.folds);  // population std over folds
+  result.pooled = pool_reports(result.fold_reports);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace genre

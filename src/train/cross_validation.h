@@ -1,0 +1,36 @@
+// genre/train: stratified k-fold cross-validation (train on k-1 folds + extra data, test on one).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "model/model_file.h"
+#include "train/metrics.h"
+#include "train/prepare.h"
+
+namespace genre {
+
+struct CvParams {
+  int folds = 10;
+  TrainParams train = train_default_params();  // train.seed also seeds the fold assignment
+  const Model* init = nullptr;                 // transfer learning: start each fold from this model
+  bool freeze_conv = false;
+  bool linear_probe = false;                   // with init: train only the output layer
+};
+
+struct CvResult {
+  std::vector<double> fold_accuracy;
+  std::vector<ClassificationReport> fold_reports;
+  ClassificationReport pooled;
+  double mean_accuracy = 0, std_accuracy = 0, seconds = 0;
+  nlohmann::json to_json() const;
+};
+
+// `extra` (may be null) joins every fold's training side and never an evaluation side. Each fold
+// keeps the weights selected by the training params (last epoch, or the average of the last N:
+// there is no validation set, so nothing is selected on the test fold).
+CvResult cross_validate(const PreparedData& data, const PreparedData* extra, const ModelInfo& base,
+                        const CvParams& params, const std::function<void(int, double)>& on_fold);
+
+}  // namespace genre

@@ -1,0 +1,407 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/parallel.h"
+#include "common/progress.h"
+#include "model/inference.h"
+
+namespace genre {
+
+TrainParams train_default_params() { return TrainParams{}; }
+
+void to_json(nlohmann::json& j, const EpochStats& s) {
+  j = {{"epoch", s.epoch},       {"train_loss", s.train_loss}, {"train_accuracy", s.train_accuracy},
+       {"valid_loss", s.valid_loss}, {"valid_score", s.valid_score}, {"lr", s.lr},
+       {"samples_per_second", s.samples_per_second}, {"seconds", s.seconds}, {"best", s.best}};
+}
+
+static void from_json(const nlohmann::json& j, EpochStats& s) {
+  s.epoch = j.at("epoch");
+  s.train_loss = j.at("train_loss");
+  s.train_accuracy = j.at("train_accuracy");
+  s.valid_loss = j.at("valid_loss");
+  s.valid_score = j.at("valid_score");
+  s.lr = j.at("lr");
+  s.samples_per_second = j.at("samples_per_second");
+  s.seconds = j.at("seconds");
+  s.best = j.at("best");
+}
+
+namespace {
+
+using WeightMap = std::vector<std::pair<std::string, torch::Tensor>>;
+
+WeightMap snapshot(Crnn& net) {
+  WeightMap w;
+  for (const auto& p : net->named_parameters()) w.emplace_back(p.key(), p.value().detach().clone());
+  for (const auto& b : net->named_buffers()) w.emplace_back(b.key(), b.value().detach().clone());
+  return w;
+}
+
+void restore(Crnn& net, const WeightMap& w) {
+  torch::NoGradGuard no_grad;
+  auto params = net->named_parameters();
+  auto buffers = net->named_buffers();
+  for (const auto& [name, t] : w) {
+    if (auto* p = params.find(name)) p->copy_(t);
+    else if (auto* b = buffers.find(name)) b->copy_(t);
+  }
+}
+
+void write_weights(torch::serialize::OutputArchive& archive, const WeightMap& w) {
+  for (const auto& [name, t] : w) archive.write(name, t.cpu(), /*is_buffer=*/true);
+}
+
+WeightMap read_weights(torch::serialize::InputArchive& archive, Crnn& net) {
+  WeightMap w = snapshot(net);
+  for (auto& [name, t] : w) {
+    torch::Tensor loaded;
+    archive.read(name, loaded, /*is_buffer=*/true);
+    t = loaded.to(t.device());
+  }
+  return w;
+}
+
+float sample_beta(std::mt19937_64& rng, double alpha) {
+  std::gamma_distribution<double> g(alpha, 1.0);
+  const double a = g(rng), b = g(rng);
+  return static_cast<float>(a + b > 0 ? a / (a + b) : 0.5);
+}
+
+// One training batch: inputs [B, 1, mels, L] and target distributions [B, classes].
+struct Batch {
+  torch::Tensor x, target, primary;  // primary: first label of each (unmixed) example
+};
+
+Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>& ids, int length,
+                 int n_classes, bool multi_label, const TrainParams& p, std::mt19937_64& rng) {
+  const int n_mels = set[ids[0]].logmel->n_mels;
+  const int64_t B = static_cast<int64_t>(ids.size());
+  Batch batch;
+  batch.x = torch::empty({B, 1, n_mels, length});
+  batch.target = torch::zeros({B, n_classes});
+  batch.primary = torch::empty({B}, torch::kLong);
+  float* x = batch.x.data_ptr<float>();
+  const std::size_t stride = static_cast<std::size_t>(n_mels) * length;
+  for (int64_t b = 0; b < B; ++b) {
+    const Example& e = set[ids[b]];
+    const int total = e.logmel->n_frames;
+    int offset = 0;
+    if (length < total) {
+      const int span = std::max(0, std::min(e.valid_frames, total) - length);
+      offset = p.random_crop ? std::uniform_int_distribution<int>(0, span)(rng) : span / 2;
+    }
+    float* dst = x + b * stride;
+    copy_crop(*e.logmel, offset, length, dst);
+    if (p.gain_db > 0) {
+      const float g = std::uniform_real_distribution<float>(-p.gain_db, p.gain_db)(rng);
+      for (std::size_t i = 0; i < stride; ++i) dst[i] += g;
+    }
+    if (p.freq_masks > 0 || p.time_masks > 0) {
+      double mean = 0;
+      for (std::size_t i = 0; i < stride; ++i) mean += dst[i];
+      const float fill = static_cast<float>(mean / stride);
+      for (int m = 0; m < p.freq_masks; ++m) {
+        const int w = std::uniform_int_distribution<int>(0, p.freq_mask_width)(rng);
+        const int s = std::uniform_int_distribution<int>(0, std::max(0, n_mels - w))(rng);
+        for (int f = s; f < s + w && f < n_mels; ++f) std::fill(dst + f * length, dst + (f + 1) * length, fill);
+      }
+      for (int m = 0; m < p.time_masks; ++m) {
+        const int w = std::uniform_int_distribution<int>(0, p.time_mask_width)(rng);
+        const int s = std::uniform_int_distribution<int>(0, std::max(0, length - w))(rng);
+        for (int f = 0; f < n_mels; ++f)
+          for (int t = s; t < s + w && t < length; ++t) dst[f * length + t] = fill;
+      }
+    }
+    for (int l : e.labels) batch.target[b][l] = multi_label ? 1.0f : 1.0f / e.labels.size();
+    batch.primary[b] = e.labels.empty() ? 0 : e.labels[0];
+  }
+  if (p.mixup_alpha > 0 && B > 1) {
+    const float lam = sample_beta(rng, p.mixup_alpha);
+    std::vector<int64_t> perm(B);
+    for (int64_t i = 0; i < B; ++i) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const torch::Tensor idx = torch::tensor(perm, torch::kLong);
+    batch.x = lam * batch.x + (1 - lam) * batch.x.index_select(0, idx);
+    batch.target = lam * batch.target + (1 - lam) * batch.target.index_select(0, idx);
+  }
+  return batch;
+}
+
+std::string clock(double seconds) {
+  char buf[32];
+  const int s = static_cast<int>(seconds + 0.5);
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size, torch::Device device) {
+  EvalScores out;
+  if (set.empty()) return out;
+  std::vector<const Spectrogram*> tracks;
+  std::vector<int> valid;
+  for (const auto& e : set) tracks.push_back(e.logmel), valid.push_back(e.valid_frames);
+  out.probabilities = track_probabilities(model, tracks, valid, batch_size, device);
+  const bool multi = model.info.arch.mode == OutputMode::kMultiLabel;
+  const auto probs = out.probabilities.accessor<float, 2>();
+  const int C = model.info.arch.n_classes;
+  double loss = 0;
+  int correct = 0, tp = 0, fp = 0, fn = 0;
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    int best = 0;
+    for (int c = 1; c < C; ++c)
+      if (probs[i][c] > probs[i][best]) best = c;
+    out.predicted.push_back(best);
+    const auto& labels = set[i].labels;
+    if (multi) {
+      for (int c = 0; c < C; ++c) {
+        const bool truth = std::find(labels.begin(), labels.end(), c) != labels.end();
+        const double p = std::clamp<double>(probs[i][c], 1e-7, 1 - 1e-7);
+        loss -= truth ? std::log(p) : std::log(1 - p);
+        const bool on = probs[i][c] >= 0.5f;
+        tp += on && truth, fp += on && !truth, fn += !on && truth;
+      }
+    } else {
+      loss -= std::log(std::max<double>(probs[i][labels[0]], 1e-7));
+      correct += best == labels[0];
+    }
+  }
+  out.loss = loss / set.size() / (multi ? C : 1);
+  out.score = multi ? (tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0) : static_cast<double>(correct) / set.size();
+  return out;
+}
+
+TrainResult train(Model& model, const std::vector<Example>& train_set, const std::vector<Example>& valid_set,
+                  const TrainParams& p, const std::string& resume) {
+  if (train_set.empty()) throw Error(ErrorKind::kData, "", "the training set is empty");
+  if (p.epochs < 1 || p.batch_size < 1 || !(p.lr > 0))
+    throw Error(ErrorKind::kInvalidArgument, "", "epochs, batch size and learning rate must be positive");
+  torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
+  const torch::Device device = resolve_device(p.device);
+  Crnn& net = model.net;
+  net->to(device);
+
+  const ArchConfig& arch = model.info.arch;
+  const int C = arch.n_classes;
+  const bool multi = arch.mode == OutputMode::kMultiLabel;
+  const int total_frames = train_set[0].logmel->n_frames;
+  const int length = arch.input_frames > 0 && arch.input_frames < total_frames ? arch.input_frames : total_frames;
+
+  // Inverse-frequency class weights (single-label), so an over-represented class does not dominate.
+  std::vector<float> class_weight(C, 1.0f);
+  if (p.balance_classes && !multi) {
+    std::vector<int> counts(C, 0);
+    for (const auto& e : train_set) ++counts[e.labels.at(0)];
+    for (int c = 0; c < C; ++c)
+      class_weight[c] = counts[c] ? static_cast<float>(train_set.size()) / (C * counts[c]) : 0.0f;
+  }
+  const torch::Tensor weight_row = torch::tensor(class_weight).unsqueeze(0).to(device);
+
+  torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
+  TrainResult result;
+  int start_epoch = 1, bad_epochs = 0, plateau_epochs = 0, averaged = 0;
+  double lr = p.lr;
+  result.best_valid_score = -1;
+  WeightMap best_weights, average;
+
+  if (!resume.empty()) {
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(resume, torch::kCPU);
+      c10::IValue state_value;
+      archive.read("state", state_value);
+      const nlohmann::json state = nlohmann::json::parse(state_value.toStringRef());
+      torch::serialize::InputArchive net_archive, opt_archive;
+      archive.read("net", net_archive);
+      net->load(net_archive);
+      net->to(device);
+      archive.read("optimizer", opt_archive);
+      optimizer.load(opt_archive);
+      start_epoch = state.at("epoch").get<int>() + 1;
+      bad_epochs = state.at("bad_epochs");
+      plateau_epochs = state.at("plateau_epochs");
+      averaged = state.at("averaged");
+      lr = state.at("lr");
+      result.best_epoch = state.at("best_epoch");
+      result.best_valid_score = state.at("best_valid_score");
+      result.seconds = state.at("seconds");
+      result.history = state.at("history").get<std::vector<EpochStats>>();
+      if (state.at("has_best").get<bool>()) {
+        torch::serialize::InputArchive a;
+        archive.read("best", a);
+        best_weights = read_weights(a, net);
+      }
+      if (averaged > 0) {
+        torch::serialize::InputArchive a;
+        archive.read("average", a);
+        average = read_weights(a, net);
+      }
+    } catch (const c10::Error& e) {
+      throw Error(ErrorKind::kModelFile, resume, "cannot resume: not a checkpoint of this model");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorKind::kModelFile, resume, std::string("cannot resume: ") + e.what());
+    }
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    if (!p.quiet) std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), start_epoch - 1);
+  }
+
+  bool stop = result.history.size() > 0 && p.early_stopping > 0 && bad_epochs >= p.early_stopping;
+  for (int epoch = start_epoch; epoch <= p.epochs && !stop; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    // Every epoch draws from generators seeded by (seed, epoch): a resumed run repeats exactly
+    // what an uninterrupted one would have done.
+    torch::manual_seed(p.seed * 1000003ull + epoch);
+    std::mt19937_64 rng(p.seed * 7919ull + epoch);
+    std::vector<std::size_t> order(train_set.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+
+    net->train();
+    double loss_sum = 0;
+    int64_t correct = 0;
+    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(p.epochs), order.size(),
+                      p.quiet ? 0 : -1);
+    for (std::size_t start = 0; start < order.size(); start += p.batch_size) {
+      std::vector<std::size_t> ids(order.begin() + start,
+                                   order.begin() + std::min(order.size(), start + p.batch_size));
+      if (ids.size() < 2 && order.size() > 1) continue;  // batch norm needs two or more examples
+      Batch batch = make_batch(train_set, ids, length, C, multi, p, rng);
+      const torch::Tensor x = batch.x.to(device), target = batch.target.to(device);
+      const torch::Tensor logits = net->forward(x);
+      torch::Tensor loss;
+      if (multi) {
+        loss = torch::binary_cross_entropy_with_logits(logits, target);
+      } else {
+        const torch::Tensor per_example = -(target * weight_row * torch::log_softmax(logits, 1)).sum(1);
+        loss = per_example.mean();
+      }
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>() * ids.size();
+      correct += logits.argmax(1).cpu().eq(batch.primary).sum().item<int64_t>();
+      progress.tick(ids.size());
+    }
+    progress.finish();
+
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.train_loss = loss_sum / order.size();
+    stats.train_accuracy = static_cast<double>(correct) / order.size();
+    stats.lr = lr;
+    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats.samples_per_second = order.size() / std::max(1e-9, train_seconds);
+
+    const EvalScores valid = evaluate_examples(model, valid_set, p.batch_size, device);
+    stats.valid_loss = valid.loss;
+    stats.valid_score = valid_set.empty() ? stats.train_accuracy : valid.score;
+    double best_loss = 1e300;
+    for (const auto& h : result.history)
+      if (h.epoch == result.best_epoch) best_loss = h.valid_loss;
+    // Ties in score (common on small validation sets) go to the lower validation loss.
+    const bool improved = valid_set.empty() || stats.valid_score > result.best_valid_score ||
+                          (stats.valid_score == result.best_valid_score && stats.valid_loss < best_loss);
+    if (improved) {
+      stats.best = true;
+      result.best_valid_score = stats.valid_score;
+      result.best_epoch = epoch;
+      best_weights = snapshot(net);
+      bad_epochs = plateau_epochs = 0;
+    } else {
+      ++bad_epochs;
+      if (p.lr_patience > 0 && ++plateau_epochs >= p.lr_patience) {
+        lr *= p.lr_factor;
+        plateau_epochs = 0;
+        for (auto& group : optimizer.param_groups())
+          static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      }
+    }
+    if (p.average_last > 0 && epoch > p.epochs - p.average_last) {
+      WeightMap now = snapshot(net);
+      if (averaged == 0) average = now;
+      else
+        for (std::size_t i = 0; i < now.size(); ++i)
+          if (now[i].second.is_floating_point())
+            average[i].second.mul_(averaged / (averaged + 1.0)).add_(now[i].second / (averaged + 1.0));
+      ++averaged;
+    }
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.seconds += stats.seconds;
+    result.history.push_back(stats);
+    stop = p.early_stopping > 0 && bad_epochs >= p.early_stopping;
+
+    if (!p.quiet) {
+      const double eta = stats.seconds * (p.epochs - epoch);
+      std::fprintf(stderr,
+                   "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_%s %.3f  lr %.2g  %.1f samples/s  "
+                   "%s  ETA %s%s\n",
+                   epoch, p.epochs, stats.train_loss, stats.train_accuracy, stats.valid_loss,
+                   multi ? "f1" : "acc", stats.valid_score, lr, stats.samples_per_second,
+                   clock(stats.seconds).c_str(), clock(eta).c_str(), stats.best ? "  *best" : "");
+    }
+    if (!p.checkpoint.empty()) {
+      const nlohmann::json state = {{"epoch", epoch},
+                                    {"bad_epochs", bad_epochs},
+                                    {"plateau_epochs", plateau_epochs},
+                                    {"averaged", averaged},
+                                    {"lr", lr},
+                                    {"best_epoch", result.best_epoch},
+                                    {"best_valid_score", result.best_valid_score},
+                                    {"seconds", result.seconds},
+                                    {"history", result.history},
+                                    {"has_best", !best_weights.empty()}};
+      torch::serialize::OutputArchive archive, net_archive, opt_archive, best_archive, avg_archive;
+      archive.write("state", c10::IValue(state.dump()));
+      net->save(net_archive);
+      archive.write("net", net_archive);
+      optimizer.save(opt_archive);
+      archive.write("optimizer", opt_archive);
+      if (!best_weights.empty()) {
+        write_weights(best_archive, best_weights);
+        archive.write("best", best_archive);
+      }
+      if (averaged > 0) {
+        write_weights(avg_archive, average);
+        archive.write("average", avg_archive);
+      }
+      write_file_atomically(p.checkpoint, [&](std::ostream& out) { archive.save_to(out); });
+    }
+    if (!p.log_jsonl.empty()) {
+      // Rewritten whole from the history each epoch, so a resumed run's log has no duplicates.
+      write_file_atomically(p.log_jsonl, [&](std::ostream& out) {
+        for (const auto& h : result.history) out << nlohmann::json(h).dump() << "\n";
+      });
+    }
+  }
+
+  if (averaged > 0) restore(net, average);
+  else if (!best_weights.empty()) restore(net, best_weights);
+  net->eval();
+  return result;
+}
+
+}  // namespace genre
+
+namespace genre {
+
+nlohmann::json train_params_json(const TrainParams& p) {
+  return {{"epochs", p.epochs},           {"batch_size", p.batch_size},     {"lr", p.lr},
+          {"weight_decay", p.weight_decay}, {"seed", p.seed},               {"balance_classes", p.balance_classes},
+          {"random_crop", p.random_crop}, {"gain_db", p.gain_db},           {"freq_masks", p.freq_masks},
+          {"freq_mask_width", p.freq_mask_width}, {"time_masks", p.time_masks},
+          {"time_mask_width", p.time_mask_width}, {"mixup_alpha", p.mixup_alpha},
+          {"early_stopping", p.early_stopping}, {"lr_patience", p.lr_patience}, {"lr_factor", p.lr_factor},
+          {"average_last", p.average_last}};
+}
+
+}  // namespace genre
