@@ -82,6 +82,9 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   add_device_option(app, p.device);
   app->add_flag("!--no-balance", p.balance_classes, "Do not weight the loss by inverse class frequency");
   app->add_flag("--random-crop", p.random_crop, "Augment: random crop offsets (with --input-frames)");
+  app->add_option("--crops-per-track", p.crops_per_track,
+                  "With --input-frames: crops per track and epoch (0: proportional to track length)")
+      ->default_val(p.crops_per_track);
   app->add_option("--gain-db", p.gain_db, "Augment: random gain in [-G, G] dB");
   app->add_option("--freq-masks", p.freq_masks, "Augment: SpecAugment frequency masks per example");
   app->add_option("--freq-mask-width", p.freq_mask_width, "Widest frequency mask (mel bins)")->default_val(p.freq_mask_width);

@@ -114,12 +114,24 @@ Model load_model(const std::string& path, torch::Device device) {
   Model m;
   m.info = info_from_metadata(read_metadata(archive, path), path);
   m.net = Crnn(m.info.arch);
+  // LibTorch's loader replaces tensors whatever their shape, so check the shapes ourselves.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& p : m.net->named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
+  for (const auto& b : m.net->named_buffers()) expected.emplace_back(b.key(), b.value().sizes().vec());
   try {
     torch::serialize::InputArchive net_archive;
     archive.read("net", net_archive);
     m.net->load(net_archive);
   } catch (const c10::Error& e) {
-    throw Error(ErrorKind::kModelFile, path, "weights do not match the stored architecture");
+    throw Error(ErrorKind::kModelFile, path, "weights do not match the stored architecture (missing tensors)");
+  }
+  auto params = m.net->named_parameters();
+  auto buffers = m.net->named_buffers();
+  for (const auto& [name, shape] : expected) {
+    const torch::Tensor* t = params.find(name);
+    if (!t) t = buffers.find(name);
+    if (!t || t->sizes().vec() != shape)
+      throw Error(ErrorKind::kModelFile, path, "weight '" + name + "' does not match the stored architecture");
   }
   m.net->to(device);
   m.net->eval();

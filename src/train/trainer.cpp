@@ -262,8 +262,14 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     // what an uninterrupted one would have done.
     torch::manual_seed(p.seed * 1000003ull + epoch);
     std::mt19937_64 rng(p.seed * 7919ull + epoch);
-    std::vector<std::size_t> order(train_set.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < train_set.size(); ++i) {
+      int draws = 1;
+      if (length < total_frames)
+        draws = p.crops_per_track > 0 ? p.crops_per_track
+                                      : std::max(1, std::min(train_set[i].valid_frames, total_frames) / length / 2);
+      order.insert(order.end(), draws, i);
+    }
     std::shuffle(order.begin(), order.end(), rng);
 
     net->train();
@@ -397,7 +403,7 @@ namespace genre {
 nlohmann::json train_params_json(const TrainParams& p) {
   return {{"epochs", p.epochs},           {"batch_size", p.batch_size},     {"lr", p.lr},
           {"weight_decay", p.weight_decay}, {"seed", p.seed},               {"balance_classes", p.balance_classes},
-          {"random_crop", p.random_crop}, {"gain_db", p.gain_db},           {"freq_masks", p.freq_masks},
+          {"random_crop", p.random_crop}, {"crops_per_track", p.crops_per_track}, {"gain_db", p.gain_db},           {"freq_masks", p.freq_masks},
           {"freq_mask_width", p.freq_mask_width}, {"time_masks", p.time_masks},
           {"time_mask_width", p.time_mask_width}, {"mixup_alpha", p.mixup_alpha},
           {"early_stopping", p.early_stopping}, {"lr_patience", p.lr_patience}, {"lr_factor", p.lr_factor},

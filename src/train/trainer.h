@@ -31,6 +31,10 @@ struct TrainParams {
 
   // Augmentation (all off by default).
   bool random_crop = false;    // random crop offset (input_frames > 0) instead of the centre
+  // Crops drawn per track and epoch (input_frames > 0): 0 = proportional to the track's length
+  // (valid frames / input_frames / 2, at least 1), so long tracks are not under-sampled next to
+  // short excerpts.
+  int crops_per_track = 1;
   double gain_db = 0.0;        // add a uniform random offset in [-gain_db, gain_db] dB
   int freq_masks = 0, freq_mask_width = 8;  // SpecAugment-style masks (set to the example mean)
   int time_masks = 0, time_mask_width = 16;

@@ -68,6 +68,38 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
+void make_synthetic_dataset(const std::string& dir, int per_class, double seconds, std::uint32_t seed) {
+  const int rate = 12000;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (const std::string cls : {"tone", "noise", "clicks", "chirp"}) {
+    fs::create_directories(dir + "/" + cls);
+    for (int k = 0; k < per_class; ++k) {
+      const std::size_t n = static_cast<std::size_t>(seconds * rate);
+      std::vector<float> y(n, 0.0f);
+      if (cls == "tone") {
+        y = sine(200 + 600 * u(rng), seconds, rate, 0.4f);
+      } else if (cls == "noise") {
+        y = noise(seconds, rate, rng(), 0.3f);
+      } else if (cls == "clicks") {
+        const int period = static_cast<int>(rate * (0.1 + 0.1 * u(rng)));
+        for (std::size_t i = 0; i < n; i += period)
+          for (int j = 0; j < 30 && i + j < n; ++j) y[i + j] = (j % 2 ? -0.8f : 0.8f) * (1 - j / 30.0f);
+      } else {
+        const double f0 = 300 + 300 * u(rng), f1 = 3000 + 2000 * u(rng), sweep = 0.5;
+        double phase = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double t = std::fmod(static_cast<double>(i) / rate, sweep) / sweep;
+          phase += 2 * M_PI * (f0 + (f1 - f0) * t) / rate;
+          y[i] = 0.4f * static_cast<float>(std::sin(phase));
+        }
+      }
+      write_audio(dir + "/" + cls + "/" + cls + "." + std::to_string(k) + ".wav", y, rate, 1,
+                  SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    }
+  }
+}
+
 std::string genre_binary() { return GENRE_BINARY; }
 
 int run_command(const std::string& command, std::string* out, std::string* err) {

@@ -40,6 +40,9 @@ std::vector<float> sine(double freq, double seconds, int rate, float amplitude =
 std::vector<float> noise(double seconds, int rate, std::uint32_t seed, float amplitude = 0.3f);
 // Writes `bytes` raw bytes.
 void write_bytes(const std::string& path, const std::string& bytes);
+// A folder-per-class dataset of synthetic clips: tone/ noise/ clicks/ chirp/, `per_class` WAV
+// files each (12 kHz mono, `seconds` long, varied by the seed).
+void make_synthetic_dataset(const std::string& dir, int per_class, double seconds, std::uint32_t seed = 1);
 // Path of the built genre CLI (passed by CMake).
 std::string genre_binary();
 // Runs a shell command, returns its exit status and captures stdout (stderr to `err` if given).

@@ -1,0 +1,117 @@
+// Shapes of every block, output modes, and the Keras-1 GRU against its equations.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "model/crnn.h"
+
+namespace genre {
+namespace {
+
+TEST(ConvBlock, PoolsFreqAndTime) {
+  ConvBlock block(1, 8, std::make_pair(2, 3), 1e-5, 0.1);
+  block->eval();
+  const auto y = block->forward(torch::randn({2, 1, 96, 60}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 8, 48, 20}));
+}
+
+TEST(Crnn, DefaultArchitectureShapes) {
+  ArchConfig c = arch_default_params();
+  EXPECT_EQ(c.freq_after_pooling(), 1);
+  EXPECT_EQ(c.time_steps(1366), 14);  // 1366 -> 683 -> 341 -> 170 -> 56 -> 14
+  Crnn net(c);
+  net->eval();
+  const auto x = torch::randn({2, 1, 96, 1366});
+  EXPECT_EQ(net->embed(x).sizes(), (std::vector<int64_t>{2, 32}));
+  const auto p = net->predict_proba(x);
+  EXPECT_EQ(p.sizes(), (std::vector<int64_t>{2, 10}));
+  EXPECT_NEAR(p.sum(1)[0].item<float>(), 1.0f, 1e-5);
+}
+
+TEST(Crnn, MultiLabelUsesSigmoid) {
+  ArchConfig c = arch_default_params();
+  c.mode = OutputMode::kMultiLabel;
+  c.n_classes = 5;
+  Crnn net(c);
+  net->eval();
+  const auto p = net->predict_proba(torch::randn({3, 1, 96, 200}));
+  EXPECT_EQ(p.sizes(), (std::vector<int64_t>{3, 5}));
+  EXPECT_TRUE((p >= 0).all().item<bool>() && (p <= 1).all().item<bool>());
+  EXPECT_GT(std::abs(p.sum(1)[0].item<float>() - 1.0f), 1e-3);
+}
+
+TEST(Crnn, InvalidConfigsAreRejected) {
+  ArchConfig c = arch_default_params();
+  c.pools = {{2, 2}, {2, 2}, {2, 2}, {3, 3}, {2, 4}};  // 96 -> 2, not 1
+  EXPECT_THROW(c.validate(), Error);
+  c = arch_default_params();
+  c.channels.pop_back();
+  EXPECT_THROW(c.validate(), Error);
+  c = arch_default_params();
+  c.input_frames = 50;  // fewer frames than the time pooling needs
+  EXPECT_THROW(c.validate(), Error);
+}
+
+TEST(Crnn, TimeInputNormAndPadding) {
+  ArchConfig c = arch_default_params();
+  c.channels = {8, 8, 8, 8};
+  c.pools = {{2, 2}, {3, 3}, {4, 4}, {4, 4}};
+  c.input_norm = "time";
+  c.pad_time_to = 1440;
+  c.gru_type = "keras1";
+  Crnn net(c);
+  net->eval();
+  EXPECT_EQ(c.time_steps(1366), 15);
+  EXPECT_EQ(net->forward(torch::randn({1, 1, 96, 1366})).sizes(), (std::vector<int64_t>{1, 10}));
+}
+
+TEST(Keras1Gru, MatchesItsEquations) {
+  torch::manual_seed(3);
+  const int in = 5, H = 4, T = 6, B = 3;
+  Keras1Gru gru(in, H);
+  {
+    torch::NoGradGuard g;
+    gru->b.uniform_(-0.5, 0.5);
+  }
+  const auto x = torch::randn({B, T, in}).to(torch::kDouble);
+  gru->to(torch::kDouble);
+  const auto out = gru->forward(x);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{B, T, H}));
+  // Direct scalar evaluation of the Keras 1 equations.
+  auto W = gru->W.accessor<double, 2>();
+  auto U = gru->U.accessor<double, 2>();
+  auto b = gru->b.accessor<double, 1>();
+  auto X = x.accessor<double, 3>();
+  auto hs = [](double a) { return std::min(1.0, std::max(0.0, 0.2 * a + 0.5)); };
+  for (int n = 0; n < B; ++n) {
+    std::vector<double> h(H, 0.0);
+    for (int t = 0; t < T; ++t) {
+      std::vector<double> z(H), r(H), hh(H), next(H);
+      for (int j = 0; j < H; ++j) {
+        double az = b[j], ar = b[H + j];
+        for (int i = 0; i < in; ++i) az += X[n][t][i] * W[i][j], ar += X[n][t][i] * W[i][H + j];
+        for (int k = 0; k < H; ++k) az += h[k] * U[k][j], ar += h[k] * U[k][H + j];
+        z[j] = hs(az), r[j] = hs(ar);
+      }
+      for (int j = 0; j < H; ++j) {
+        double ah = b[2 * H + j];
+        for (int i = 0; i < in; ++i) ah += X[n][t][i] * W[i][2 * H + j];
+        for (int k = 0; k < H; ++k) ah += r[k] * h[k] * U[k][2 * H + j];
+        hh[j] = std::tanh(ah);
+        next[j] = z[j] * h[j] + (1 - z[j]) * hh[j];
+      }
+      h = next;
+      for (int j = 0; j < H; ++j) EXPECT_NEAR(out[n][t][j].item<double>(), h[j], 1e-12);
+    }
+  }
+}
+
+TEST(Keras1Gru, IsTrainable) {
+  Keras1Gru gru(3, 2);
+  const auto loss = gru->forward(torch::randn({2, 4, 3})).pow(2).sum();
+  loss.backward();
+  EXPECT_TRUE(gru->W.grad().defined());
+  EXPECT_GT(gru->U.grad().abs().sum().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace genre
