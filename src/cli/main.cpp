@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_predict_command(app, commands);
   add_export_command(app, commands);
   add_info_command(app, commands);
+  add_import_command(app, commands);
 #endif
   try {
     app.parse(argc, argv);
