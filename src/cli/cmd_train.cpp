@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/plot.h"
 #include "model/inference.h"
+#include "train/frozen.h"
 #include "train/metrics.h"
 #include "train/prepare.h"
 
@@ -82,7 +83,15 @@ int run_train(TrainOptions& o) {
   Model model = make_model(info);
   if (!o.init.empty()) transfer_weights(model, init, o.freeze_conv);
 
-  const TrainResult result = train(model, train_set, valid_set, p, o.resume);
+  TrainResult result;
+  if (!o.init.empty() && o.freeze_conv) {
+    // The frozen conv part runs once per track; only the GRUs and output layer are fitted.
+    const torch::Device dev = resolve_device(p.device);
+    const auto inputs = frozen_inputs(model, train_set, Freeze::kConv, p.batch_size, dev);
+    result = train_frozen(model, inputs, train_set, Freeze::kConv, p);
+  } else {
+    result = train(model, train_set, valid_set, p, o.resume);
+  }
 
   // Record how the model was made, and how well it does, inside the model file.
   const torch::Device device = resolve_device(p.device);

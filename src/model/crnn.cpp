@@ -87,7 +87,9 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
   output = register_module("output", torch::nn::Linear(config.gru_hidden, config.n_classes));
 }
 
-torch::Tensor CrnnImpl::embed(torch::Tensor x) {
+torch::Tensor CrnnImpl::embed(torch::Tensor x) { return recurrent(conv_sequence(x)); }
+
+torch::Tensor CrnnImpl::conv_sequence(torch::Tensor x) {
   if (x.dim() == 3) x = x.unsqueeze(1);
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == config.n_mels,
               "CRNN expects input [batch, 1, ", config.n_mels, ", frames], got ", x.sizes());
@@ -103,7 +105,10 @@ torch::Tensor CrnnImpl::embed(torch::Tensor x) {
   for (auto& block : *blocks) x = block->as<ConvBlock>()->forward(x);
   // [B, C, 1, T'] -> [B, T', C]
   TORCH_CHECK(x.size(3) >= 1, "input too short: no time step left after pooling");
-  x = x.squeeze(2).transpose(1, 2);
+  return x.squeeze(2).transpose(1, 2);
+}
+
+torch::Tensor CrnnImpl::recurrent(torch::Tensor x) {
   if (gru) {
     x = std::get<0>(gru->forward(x));
   } else {
@@ -112,7 +117,9 @@ torch::Tensor CrnnImpl::embed(torch::Tensor x) {
   return x.select(1, x.size(1) - 1);
 }
 
-torch::Tensor CrnnImpl::forward(torch::Tensor x) { return output(final_dropout(embed(x))); }
+torch::Tensor CrnnImpl::classify(torch::Tensor embedding) { return output(final_dropout(embedding)); }
+
+torch::Tensor CrnnImpl::forward(torch::Tensor x) { return classify(embed(x)); }
 
 torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) {
   const torch::Tensor logits = forward(x);

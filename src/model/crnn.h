@@ -44,6 +44,11 @@ struct CrnnImpl : torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   // The last GRU state [B, gru_hidden]: the learned track embedding.
   torch::Tensor embed(torch::Tensor x);
+  // The two halves of embed(): input norm + conv blocks -> sequence [B, T', C]; GRUs -> [B, H].
+  torch::Tensor conv_sequence(torch::Tensor x);
+  torch::Tensor recurrent(torch::Tensor sequence);
+  // Logits from an embedding (dropout + output layer).
+  torch::Tensor classify(torch::Tensor embedding);
   // Probabilities: softmax (single-label) or sigmoid (multi-label) of the logits.
   torch::Tensor predict_proba(torch::Tensor x);
 

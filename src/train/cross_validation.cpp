@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "model/inference.h"
+#include "train/frozen.h"
 
 namespace genre {
 
@@ -23,6 +24,22 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
   const std::vector<int> fold_of = stratified_folds(data.dataset, params.folds, params.train.seed);
   const std::vector<Example> extra_examples = extra ? extra->select(extra->all_indices()) : std::vector<Example>{};
   CvResult result;
+  // With frozen layers the frozen part is the same in every fold: run it once per track.
+  const bool frozen = params.init && (params.freeze_conv || params.linear_probe);
+  const Freeze freeze = params.linear_probe ? Freeze::kAllButOutput : Freeze::kConv;
+  std::vector<std::size_t> usable;  // data tracks that decoded, in dataset order
+  for (std::size_t i = 0; i < data.examples.size(); ++i)
+    if (data.examples[i].logmel) usable.push_back(i);
+  std::vector<torch::Tensor> data_inputs(data.examples.size()), extra_inputs;
+  if (frozen) {
+    Model probe = make_model(base);
+    transfer_weights(probe, *params.init, false);
+    const torch::Device device = resolve_device(params.train.device);
+    const auto cached = frozen_inputs(probe, data.select(usable), freeze, params.train.batch_size, device);
+    for (std::size_t j = 0; j < usable.size(); ++j) data_inputs[usable[j]] = cached[j];
+    if (!extra_examples.empty())
+      extra_inputs = frozen_inputs(probe, extra_examples, freeze, params.train.batch_size, device);
+  }
   for (int k = 0; k < params.folds; ++k) {
     std::vector<std::size_t> train_idx, test_idx;
     for (std::size_t i = 0; i < fold_of.size(); ++i) (fold_of[i] == k ? test_idx : train_idx).push_back(i);
@@ -42,12 +59,23 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
     TrainParams tp = params.train;
     tp.checkpoint.clear();
     tp.log_jsonl.clear();
-    train(model, train_set, {}, tp);
-
-    const EvalScores scores = evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device));
-    std::vector<int> truth;
+    std::vector<int> truth, predicted;
     for (const auto& e : test_set) truth.push_back(e.labels[0]);
-    result.fold_reports.push_back(classification_report(truth, scores.predicted, base.classes));
+    if (frozen) {
+      std::vector<torch::Tensor> train_inputs, test_inputs;
+      for (auto i : train_idx)
+        if (data.examples[i].logmel) train_inputs.push_back(data_inputs[i]);
+      train_inputs.insert(train_inputs.end(), extra_inputs.begin(), extra_inputs.end());
+      for (auto i : test_idx)
+        if (data.examples[i].logmel) test_inputs.push_back(data_inputs[i]);
+      train_frozen(model, train_inputs, train_set, freeze, tp);
+      const torch::Tensor probs = frozen_probabilities(model, test_inputs, freeze);
+      for (int64_t i = 0; i < probs.size(0); ++i) predicted.push_back(static_cast<int>(probs[i].argmax().item<int64_t>()));
+    } else {
+      train(model, train_set, {}, tp);
+      predicted = evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device)).predicted;
+    }
+    result.fold_reports.push_back(classification_report(truth, predicted, base.classes));
     result.fold_accuracy.push_back(result.fold_reports.back().accuracy);
     if (on_fold) on_fold(k, result.fold_accuracy.back());
   }

@@ -1,0 +1,83 @@
+// Model speed: training and inference samples/s of the default CRNN at 96 x FRAMES, batch 32,
+// next to the same model in PyTorch (Python, Debian python3-torch) measured in the same run.
+//   bench_model [frames=1366] [batch=32] [threads=2] [steps=2]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "bench_support.h"
+#include "model/crnn.h"
+
+namespace {
+
+using namespace genre;
+using Clock = std::chrono::steady_clock;
+
+double train_rate(int frames, int batch, int steps, bool channels_last) {
+  torch::manual_seed(0);
+  Crnn net(arch_default_params());
+  if (channels_last) net->to(torch::MemoryFormat::ChannelsLast);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor x = torch::randn({batch, 1, 96, frames});
+  if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
+  net->train();
+  Clock::time_point start;
+  for (int i = 0; i <= steps; ++i) {
+    if (i == 1) start = Clock::now();  // the first step warms up allocators and kernels
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  return steps * batch / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double infer_rate(int frames, int batch, int steps, bool channels_last) {
+  torch::manual_seed(0);
+  Crnn net(arch_default_params());
+  net->eval();
+  if (channels_last) net->to(torch::MemoryFormat::ChannelsLast);
+  torch::Tensor x = torch::randn({batch, 1, 96, frames});
+  if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  torch::InferenceMode guard;
+  net->forward(x);
+  const auto start = Clock::now();
+  for (int i = 0; i < steps; ++i) net->forward(x);
+  return steps * batch / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int frames = argc > 1 ? std::atoi(argv[1]) : 1366;
+  const int batch = argc > 2 ? std::atoi(argv[2]) : 32;
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 2;
+  const int steps = argc > 4 ? std::atoi(argv[4]) : 2;
+  torch::set_num_threads(threads);
+  std::printf("default CRNN, input 96 x %d, batch %d, %d threads, %d timed steps\n", frames, batch, threads, steps);
+
+  const double train = train_rate(frames, batch, steps, false);
+  const double train_cl = train_rate(frames, batch, steps, true);
+  const double infer = infer_rate(frames, batch, steps, false);
+  const double infer_cl = infer_rate(frames, batch, steps, true);
+
+  nlohmann::json base;
+  if (bench::python_has("torch"))
+    base = bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_model.py " + std::to_string(frames) +
+                           " " + std::to_string(batch) + " " + std::to_string(threads) + " " + std::to_string(steps));
+  if (base.is_null()) {
+    std::printf("training %.2f samples/s (channels_last %.2f), inference %.2f (channels_last %.2f); "
+                "no PyTorch baseline (Debian python3-torch)\n", train, train_cl, infer, infer_cl);
+    return 0;
+  }
+  std::printf("samples/s; ratio = genre / PyTorch Python (higher is faster)\n");
+  const double py_train = base["train"], py_cl = base["train_channels_last"], py_infer = base["infer"];
+  bench::print_ratio("training", train, py_train, "/s", true);
+  bench::print_ratio("training, channels_last", train_cl, py_train, "/s", true);
+  bench::print_ratio("training vs Python channels_last", std::max(train, train_cl), py_cl, "/s", true);
+  bench::print_ratio("inference", infer, py_infer, "/s", true);
+  bench::print_ratio("inference, channels_last", infer_cl, py_infer, "/s", true);
+  return 0;
+}

@@ -1,0 +1,47 @@
+#include "bench_support.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+namespace genre::bench {
+
+std::string shared_dir() {
+  const char* env = std::getenv("GENRE_SHARED");
+  const std::string dir = env && *env ? env : std::string(GENRE_SOURCE_DIR) + "/../shared";
+  return std::filesystem::is_directory(dir) ? std::filesystem::canonical(dir).string() : "";
+}
+
+nlohmann::json run_json(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return nullptr;
+  std::array<char, 4096> buf;
+  std::string out;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  if (::pclose(pipe) != 0) return nullptr;
+  const auto start = out.rfind('{');
+  if (start == std::string::npos) return nullptr;
+  try {
+    return nlohmann::json::parse(out.substr(start));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+bool python_has(const std::string& module) {
+  return std::system(("/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+void print_ratio(const std::string& name, double ours, double baseline, const std::string& unit, bool higher_is_better) {
+  static bool header = false;
+  if (!header) {
+    std::printf("\n%-34s %14s %14s %10s\n", "measure", "genre", "baseline", "ratio");
+    header = true;
+  }
+  const double ratio = baseline > 0 && ours > 0 ? (higher_is_better ? ours / baseline : baseline / ours) : 0;
+  std::printf("%-34s %11.3f %-3s %10.3f %-3s %9.2fx\n", name.c_str(), ours, unit.c_str(), baseline, unit.c_str(), ratio);
+}
+
+}  // namespace genre::bench

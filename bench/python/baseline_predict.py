@@ -1,0 +1,55 @@
+"""Python pipeline for bench_predict: the same job as `genre predict` over a list of files.
+
+torchaudio decode + mono + Resample(-> 12 kHz) + MelSpectrogram(slaney) + AmplitudeToDB(top_db 80),
+the middle 29.12 s excerpt, the same CRNN and weights in PyTorch, the same crop averaging,
+batched, 2 threads. Prints one JSON line per file on stdout.
+"""
+import json
+import sys
+
+import torch
+import torchaudio
+
+from crnn import load_genre_state_dict
+
+model, meta = load_genre_state_dict(sys.argv[1])
+paths = [line.strip() for line in open(sys.argv[2]) if line.strip()]
+torch.set_num_threads(2)
+fc = meta["features"]
+excerpt = fc["excerpt_samples"]
+crop = meta["arch"].get("input_frames", 0)
+mel = torchaudio.transforms.MelSpectrogram(sample_rate=fc["sample_rate"], n_fft=fc["n_fft"], hop_length=fc["hop_length"],
+                                           n_mels=fc["n_mels"], f_min=fc["fmin"], f_max=fc["fmax"], norm="slaney",
+                                           mel_scale="slaney", center=True, pad_mode="constant")
+to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=fc["top_db"])
+resamplers = {}
+
+
+def features(path):
+    wave, sr = torchaudio.load(path)
+    y = wave.mean(0)
+    if sr != fc["sample_rate"]:
+        if sr not in resamplers:
+            resamplers[sr] = torchaudio.transforms.Resample(sr, fc["sample_rate"])
+        y = resamplers[sr](y)
+    start = max(0, (y.numel() - excerpt) // 2)
+    y = torch.nn.functional.pad(y[start:start + excerpt], (0, max(0, excerpt - (y.numel() - start))))
+    return to_db(mel(y))
+
+
+def windows(spec):
+    frames = spec.shape[-1]
+    if crop <= 0 or crop >= frames:
+        return spec.unsqueeze(0)
+    hop = max(1, crop // 2)
+    offsets = list(range(0, frames - crop + 1, hop))
+    if offsets[-1] + crop < frames:
+        offsets.append(frames - crop)
+    return torch.stack([spec[:, o:o + crop] for o in offsets])
+
+
+with torch.inference_mode():
+    for path in paths:
+        w = windows(features(path)).unsqueeze(1)
+        probs = torch.softmax(model(w), 1).mean(0)
+        print(json.dumps({"input": path, "label": meta["classes"][int(probs.argmax())]}))

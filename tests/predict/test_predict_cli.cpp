@@ -1,0 +1,215 @@
+// `genre predict` end to end: the shipped model on the examples, every output format, shards,
+// a run killed with SIGKILL and resumed, corrupt inputs among good ones, .npy inputs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sndfile.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "predict/resume.h"
+#include "support/test_support.h"
+
+namespace genre {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string shipped_model() { return std::string(GENRE_SOURCE_DIR) + "/models/genre-gtzan.pt"; }
+
+// A folder of short generated clips (+ optionally a corrupt one).
+void make_clips(const std::string& dir, int n, bool with_corrupt) {
+  fs::create_directories(dir);
+  for (int i = 0; i < n; ++i)
+    test::write_audio(dir + "/clip" + std::to_string(100 + i) + ".wav", test::sine(200 + 37 * i, 3.0, 22050), 22050,
+                      1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  if (with_corrupt) {
+    test::write_bytes(dir + "/broken.wav", "RIFF....WAVEfmt garbage");
+    test::write_bytes(dir + "/empty.flac", "");
+  }
+}
+
+std::vector<nlohmann::json> parse_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+class PredictCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(shipped_model())) GTEST_SKIP() << "shipped model missing: " << shipped_model();
+  }
+  std::string cmd() { return test::genre_binary() + " predict -m " + shipped_model() + " -q "; }
+};
+
+TEST_F(PredictCli, ShippedModelOnTheExamples) {
+  const std::string examples = std::string(GENRE_SOURCE_DIR) + "/examples";
+  ASSERT_TRUE(fs::exists(examples + "/synth_pop.wav")) << "run scripts/make-examples";
+  std::string out, err;
+  // No --model: the shipped model is found next to the binary / in the source tree.
+  ASSERT_EQ(test::run_command(test::genre_binary() + " predict -q --json " + examples, &out, &err), 0) << err;
+  const auto doc = nlohmann::json::parse(out);
+  EXPECT_EQ(doc["schema"], "genre.predictions");
+  EXPECT_EQ(doc["version"], 1);
+  ASSERT_EQ(doc["predictions"].size(), 4u);
+  for (const auto& p : doc["predictions"]) {
+    EXPECT_TRUE(p["ok"].get<bool>());
+    EXPECT_EQ(p["top"].size(), 3u);
+    double sum = 0;
+    for (auto& [label, prob] : p["probabilities"].items()) sum += prob.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+  }
+  ASSERT_EQ(test::run_command(test::genre_binary() + " predict " + examples + "/synth_pop.wav", &out, &err), 0);
+  EXPECT_NE(out.find("%"), std::string::npos) << out;  // the terminal table shows percentages
+}
+
+TEST_F(PredictCli, EveryFormatParsesAndCorruptFilesAreReported) {
+  test::TempDir dir;
+  make_clips(dir.file("in"), 3, true);
+  std::string out, err;
+  EXPECT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("in"), &out, &err), 1);
+  auto lines = parse_lines(out);
+  ASSERT_EQ(lines.size(), 5u);
+  int errors = 0;
+  for (const auto& l : lines) {
+    EXPECT_EQ(l["version"], 1);
+    if (!l["ok"].get<bool>()) {
+      ++errors;
+      EXPECT_TRUE(l["error"].contains("kind"));
+    }
+  }
+  EXPECT_EQ(errors, 2);
+  EXPECT_NE(err.find("broken.wav"), std::string::npos) << err;
+  EXPECT_NE(err.find("empty.flac"), std::string::npos) << err;
+
+  EXPECT_EQ(test::run_command(cmd() + "--json -k 5 " + dir.file("in"), &out, &err), 1);
+  const auto doc = nlohmann::json::parse(out);
+  EXPECT_EQ(doc["predictions"].size(), 5u);
+  EXPECT_EQ(doc["predictions"][2]["top"].size(), 5u);
+
+  EXPECT_EQ(test::run_command(cmd() + "--csv -o " + dir.file("out.csv") + " " + dir.file("in"), &out, &err), 1);
+  std::ifstream csv(dir.file("out.csv"));
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "input,ok,label_1,probability_1,label_2,probability_2,label_3,probability_3,error");
+  int rows = 0;
+  for (std::string line; std::getline(csv, line); ++rows) {
+    // Quoted fields aside, every row has the header's column count.
+    if (line.find('"') == std::string::npos) EXPECT_EQ(std::count(line.begin(), line.end(), ','), 8) << line;
+  }
+  EXPECT_EQ(rows, 5);
+
+  EXPECT_EQ(test::run_command(cmd() + "--json --csv " + dir.file("in")), 2);
+}
+
+TEST_F(PredictCli, ShardsCoverEveryInputOnce) {
+  test::TempDir dir;
+  make_clips(dir.file("in"), 10, false);
+  std::multiset<std::string> seen;
+  for (int i = 1; i <= 3; ++i) {
+    std::string out;
+    ASSERT_EQ(test::run_command(cmd() + "--jsonl --shard " + std::to_string(i) + "/3 " + dir.file("in"), &out), 0);
+    for (const auto& l : parse_lines(out)) seen.insert(l["input"].get<std::string>());
+  }
+  EXPECT_EQ(seen.size(), 10u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
+  EXPECT_EQ(test::run_command(cmd() + "--shard 4/3 " + dir.file("in")), 2);
+}
+
+TEST_F(PredictCli, KilledRunResumesWithNothingLostOrRepeated) {
+  test::TempDir dir;
+  make_clips(dir.file("in"), 24, false);
+  std::string full;
+  ASSERT_EQ(test::run_command(cmd() + "--jsonl --jobs 1 " + dir.file("in"), &full), 0);
+  const auto expected = parse_lines(full);
+
+  const std::string out = dir.file("out.jsonl");
+  std::system((cmd() + "--jsonl --jobs 1 --batch-size 1 -o " + out + " " + dir.file("in") +
+               " > /dev/null 2>&1 & echo $! > " + dir.file("pid")).c_str());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((!fs::exists(out) || fs::file_size(out) < 600) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::ifstream pid_file(dir.file("pid"));
+  int pid = 0;
+  pid_file >> pid;
+  ::kill(pid, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Simulate the worst moment too: a half-written last line.
+  std::ofstream(out, std::ios::app) << "{\"version\":1,\"input\":\"" << dir.file("in") << "/clip1";
+
+  ASSERT_EQ(test::run_command(cmd() + "--jsonl --resume -o " + out + " " + dir.file("in")), 0);
+  std::ifstream in(out);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  const auto lines = parse_lines(text);  // throws if any line is torn
+  ASSERT_EQ(lines.size(), expected.size());
+  std::map<std::string, nlohmann::json> by_input;
+  for (const auto& l : lines) by_input[l["input"]] = l;
+  EXPECT_EQ(by_input.size(), expected.size());
+  for (const auto& e : expected) {
+    ASSERT_TRUE(by_input.count(e["input"]));
+    EXPECT_EQ(by_input[e["input"]]["label"], e["label"]);
+  }
+}
+
+TEST_F(PredictCli, SegmentsTimelineAndPlot) {
+  test::TempDir dir;
+  auto y = test::sine(440, 70.0, 12000);
+  test::write_audio(dir.file("long.wav"), y, 12000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cmd() + "--json --segments --segment-hop 10 --plot " + dir.file("t.svg") + " " +
+                                  dir.file("long.wav"),
+                              &out, &err),
+            0)
+      << err;
+  const auto p = nlohmann::json::parse(out)["predictions"][0];
+  const auto& windows = p["segments"]["windows"];
+  ASSERT_GE(windows.size(), 6u);
+  EXPECT_NEAR(windows[1]["start"].get<double>() - windows[0]["start"].get<double>(), 10.0, 0.05);
+  EXPECT_TRUE(fs::exists(dir.file("t.svg")));
+  ASSERT_EQ(test::run_command(cmd() + "--segments " + dir.file("long.wav"), &out), 0);
+  EXPECT_NE(out.find("0:00-"), std::string::npos) << out;
+}
+
+TEST_F(PredictCli, NpyInputsSkipTheFrontEnd) {
+  test::TempDir dir;
+  make_clips(dir.file("in"), 1, false);
+  ASSERT_EQ(test::run_command(test::genre_binary() + " features -q " + dir.file("in") + " -o " + dir.file("feat")), 0);
+  std::string a, b;
+  ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("in/clip100.wav"), &a), 0);
+  ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("feat/clip100.npy"), &b), 0);
+  const auto ja = parse_lines(a)[0], jb = parse_lines(b)[0];
+  for (auto& [label, p] : ja["probabilities"].items())
+    EXPECT_NEAR(p.get<double>(), jb["probabilities"][label].get<double>(), 1e-5);
+}
+
+TEST(Shard, ParseAndSelect) {
+  EXPECT_EQ(parse_shard("2/5"), std::make_pair(2, 5));
+  EXPECT_THROW(parse_shard("0/5"), std::exception);
+  EXPECT_THROW(parse_shard("x"), std::exception);
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 100; ++i) inputs.push_back("/music/" + std::to_string(i) + ".mp3");
+  std::size_t total = 0;
+  for (int i = 1; i <= 4; ++i) total += select_shard(inputs, i, 4).size();
+  EXPECT_EQ(total, 100u);
+}
+
+TEST(Resume, RepairsATornLastLine) {
+  test::TempDir dir;
+  std::ofstream(dir.file("r.jsonl")) << "{\"input\":\"a\"}\n{\"input\":\"b\"}\n{\"input\":\"c";
+  const auto done = repair_jsonl_and_list_inputs(dir.file("r.jsonl"));
+  EXPECT_EQ(done, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(fs::file_size(dir.file("r.jsonl")), 30u);
+  EXPECT_TRUE(repair_jsonl_and_list_inputs(dir.file("none.jsonl")).empty());
+}
+
+}  // namespace
+}  // namespace genre
