@@ -14,15 +14,7 @@
 namespace genre {
 namespace {
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no genre::Error thrown";
-  return ErrorKind::kIo;
-}
+ErrorKind kind_of(const std::function<void()>& f) { return static_cast<ErrorKind>(test::error_kind_of(f)); }
 
 TEST(Decode, WavPcmDepthsAndFloat) {
   test::TempDir dir;

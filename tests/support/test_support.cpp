@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "common/error.h"
+
 #include <sndfile.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +100,16 @@ void make_synthetic_dataset(const std::string& dir, int per_class, double second
                   SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     }
   }
+}
+
+int error_kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const genre::Error& e) {
+    return static_cast<int>(e.kind());
+  }
+  ADD_FAILURE() << "no genre::Error thrown";
+  return -1;
 }
 
 std::string genre_binary() { return GENRE_BINARY; }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ void write_bytes(const std::string& path, const std::string& bytes);
 // A folder-per-class dataset of synthetic clips: tone/ noise/ clicks/ chirp/, `per_class` WAV
 // files each (12 kHz mono, `seconds` long, varied by the seed).
 void make_synthetic_dataset(const std::string& dir, int per_class, double seconds, std::uint32_t seed = 1);
+// The kind of the genre::Error that `f` throws (a test failure when it throws none).
+int error_kind_of(const std::function<void()>& f);
+
 // Path of the built genre CLI (passed by CMake).
 std::string genre_binary();
 // Runs a shell command, returns its exit status and captures stdout (stderr to `err` if given).
