@@ -1,4 +1,6 @@
 // From a file or a signal to the log-mel matrix a model consumes.
+#include <algorithm>
+
 #include "audio/audio.h"
 #include "features/features.h"
 
@@ -20,21 +22,21 @@ Spectrogram logmel_excerpt(const std::vector<float>& signal, const FeatureConfig
   return logmel_whole(excerpt, config);
 }
 
+int signal_frames(const Spectrogram& s) {
+  if (s.data.empty()) return s.n_frames;
+  const float floor_value = *std::min_element(s.data.begin(), s.data.end());
+  for (int t = s.n_frames - 1; t >= 0; --t)
+    for (int m = 0; m < s.n_mels; ++m)
+      if (s.at(m, t) > floor_value) return t + 1;
+  return s.n_frames;
+}
+
 Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole,
                            int* valid_frames) {
   config.validate();
-  if (whole) {
-    Spectrogram s = logmel_whole(load_mono(path, config.sample_rate), config);
-    if (valid_frames) *valid_frames = s.n_frames;
-    return s;
-  }
-  std::int64_t total = 0;
-  Spectrogram s = logmel_whole(
-      load_middle_excerpt(path, config.sample_rate, config.excerpt_samples, &total), config);
-  // Frames whose centre lies inside the signal (the rest only see the zero padding).
-  const std::int64_t n = std::min<std::int64_t>(total, config.excerpt_samples);
-  if (valid_frames)
-    *valid_frames = std::min<int>(s.n_frames, 1 + static_cast<int>(std::max<std::int64_t>(0, n - 1) / config.hop_length));
+  Spectrogram s = whole ? logmel_whole(load_mono(path, config.sample_rate), config)
+                        : logmel_whole(load_middle_excerpt(path, config.sample_rate, config.excerpt_samples), config);
+  if (valid_frames) *valid_frames = signal_frames(s);
   return s;
 }
 

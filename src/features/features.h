@@ -59,8 +59,13 @@ Spectrogram logmel_excerpt(const std::vector<float>& signal, const FeatureConfig
 // Log-mel of a whole signal: 1 + n / hop frames.
 Spectrogram logmel_whole(const std::vector<float>& signal, const FeatureConfig& config);
 
+// Frames up to the last one with any bin above the spectrogram's floor (its minimum): trailing
+// frames that only saw zero padding or digital silence do not count. All-floor input: all frames.
+// Audio and .npy inputs both use this, so the same spectrogram always gets the same crops.
+int signal_frames(const Spectrogram& s);
+
 // Decode + resample + log-mel of an audio file. whole=false: the middle excerpt (bounded memory).
-// `valid_frames` (optional) receives how many frames hold signal rather than end padding.
+// `valid_frames` (optional) receives signal_frames() of the result.
 Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole = false,
                            int* valid_frames = nullptr);
 

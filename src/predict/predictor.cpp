@@ -71,7 +71,7 @@ void Predictor::run(const std::vector<std::string>& inputs,
       try {
         if (is_npy(inputs[i])) {
           item.logmel = spectrogram_from_npy(inputs[i]);
-          item.valid_frames = item.logmel.n_frames;
+          item.valid_frames = signal_frames(item.logmel);
         } else {
           item.logmel = extract_logmel(inputs[i], fc, params_.segments, &item.valid_frames);
         }
