@@ -17,10 +17,11 @@ namespace {
 
 using namespace genre;
 
-std::string g_track;  // the 30 s track every benchmark reads
+std::string g_track;                 // the 30 s track every benchmark reads
 std::map<std::string, double> g_ms;  // measured ms per track, by stage
 
-// A 30 s 22.05 kHz mono FLAC: a GTZAN clip when ../shared is there, else generated music-like noise.
+// A 30 s 22.05 kHz mono FLAC: a GTZAN clip when ../shared is there, else generated music-like
+// noise.
 std::string prepare_track() {
   const std::string shared = bench::shared_dir();
   if (!shared.empty() && std::filesystem::exists(shared + "/gtzan/blues/blues.00000.flac"))
@@ -29,7 +30,8 @@ std::string prepare_track() {
   std::vector<float> y(22050 * 30);
   std::mt19937 rng(1);
   std::normal_distribution<float> n(0, 0.05f);
-  for (std::size_t i = 0; i < y.size(); ++i) y[i] = 0.3f * std::sin(2 * M_PI * 220 * i / 22050.0) + n(rng);
+  for (std::size_t i = 0; i < y.size(); ++i)
+    y[i] = 0.3f * std::sin(2 * M_PI * 220 * i / 22050.0) + n(rng);
   SF_INFO info{};
   info.samplerate = 22050;
   info.channels = 1;
@@ -57,7 +59,8 @@ void BM_StftMel(benchmark::State& state) {
   const auto y = load_mono(g_track, 12000);
   const FeatureConfig c = feature_default_params();
   std::vector<float> excerpt(c.excerpt_samples, 0.0f);
-  std::copy(y.begin(), y.begin() + std::min<std::size_t>(y.size(), excerpt.size()), excerpt.begin());
+  std::copy(y.begin(), y.begin() + std::min<std::size_t>(y.size(), excerpt.size()),
+            excerpt.begin());
   const MelSpectrogram& mel = mel_spectrogram_for(c);
   for (auto _ : state) benchmark::DoNotOptimize(mel.mel_power(excerpt.data(), excerpt.size()));
 }
@@ -66,7 +69,8 @@ void BM_Log(benchmark::State& state) {
   const FeatureConfig c = feature_default_params();
   const MelSpectrogram& mel = mel_spectrogram_for(c);
   const auto y = load_mono(g_track, 12000);
-  const Spectrogram power = mel.mel_power(y.data(), std::min<std::size_t>(y.size(), c.excerpt_samples));
+  const Spectrogram power =
+      mel.mel_power(y.data(), std::min<std::size_t>(y.size(), c.excerpt_samples));
   for (auto _ : state) {
     Spectrogram s = power;
     mel.power_to_db(s);
@@ -85,7 +89,8 @@ void BM_TotalAllCores(benchmark::State& state) {
   const int threads = hardware_threads();
   const std::size_t per_round = static_cast<std::size_t>(threads) * 4;
   for (auto _ : state) {
-    parallel_for(per_round, threads, [&](std::size_t) { benchmark::DoNotOptimize(extract_logmel(g_track, c)); });
+    parallel_for(per_round, threads,
+                 [&](std::size_t) { benchmark::DoNotOptimize(extract_logmel(g_track, c)); });
   }
   state.SetItemsProcessed(state.iterations() * per_round);
 }
@@ -121,18 +126,25 @@ int main(int argc, char** argv) {
 
   nlohmann::json base;
   if (bench::python_has("torchaudio"))
-    base = bench::run_json("/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " + g_track);
+    base = bench::run_json("/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " +
+                           g_track);
   if (base.is_null()) {
     std::printf("\ntorchaudio baseline unavailable (Debian python3-torchaudio): no ratios\n");
     return 0;
   }
-  std::printf("\nms per 30 s track; ratio = baseline / genre (higher is faster). Baseline: torchaudio, 1 thread.\n");
-  const std::pair<const char*, const char*> rows[] = {{"BM_Decode", "decode"}, {"BM_Resample", "resample"},
-                                                      {"BM_StftMel", "stft_mel"}, {"BM_Log", "log"},
+  std::printf(
+      "\nms per 30 s track; ratio = baseline / genre (higher is faster). Baseline: torchaudio, 1 "
+      "thread.\n");
+  const std::pair<const char*, const char*> rows[] = {{"BM_Decode", "decode"},
+                                                      {"BM_Resample", "resample"},
+                                                      {"BM_StftMel", "stft_mel"},
+                                                      {"BM_Log", "log"},
                                                       {"BM_Total", "total"}};
   for (const auto& [ours, theirs] : rows)
-    bench::print_ratio(std::string(theirs) + " (1 thread)", g_ms[ours], base.value(theirs, 0.0), "ms", false);
-  bench::print_ratio("total, all cores (per track)", g_ms["BM_TotalAllCores"], base.value("total", 0.0), "ms", false);
+    bench::print_ratio(std::string(theirs) + " (1 thread)", g_ms[ours], base.value(theirs, 0.0),
+                       "ms", false);
+  bench::print_ratio("total, all cores (per track)", g_ms["BM_TotalAllCores"],
+                     base.value("total", 0.0), "ms", false);
   benchmark::Shutdown();
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bench_support.h"
+#include "common/parallel.h"
 #include "model/crnn.h"
 
 namespace {
@@ -56,8 +57,14 @@ int main(int argc, char** argv) {
   const int threads = argc > 3 ? std::atoi(argv[3]) : 2;
   const int steps = argc > 4 ? std::atoi(argv[4]) : 2;
   torch::set_num_threads(threads);
-  std::printf("default CRNN, input 96 x %d, batch %d, %d threads, %d timed steps\n", frames, batch, threads, steps);
+  std::printf("default CRNN, input 96 x %d, batch %d, %d threads, %d timed steps\n", frames, batch,
+              threads, steps);
 
+  // Levers, each measured: glibc's default allocator (what a plain LibTorch program gets), then
+  // the allocator tuned as the genre CLI does, then channels_last on top.
+  const double train_plain = train_rate(frames, batch, steps, false);
+  const double infer_plain = infer_rate(frames, batch, steps, false);
+  tune_allocator_for_tensors();
   const double train = train_rate(frames, batch, steps, false);
   const double train_cl = train_rate(frames, batch, steps, true);
   const double infer = infer_rate(frames, batch, steps, false);
@@ -65,19 +72,26 @@ int main(int argc, char** argv) {
 
   nlohmann::json base;
   if (bench::python_has("torch"))
-    base = bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_model.py " + std::to_string(frames) +
-                           " " + std::to_string(batch) + " " + std::to_string(threads) + " " + std::to_string(steps));
+    base = bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_model.py " +
+                           std::to_string(frames) + " " + std::to_string(batch) + " " +
+                           std::to_string(threads) + " " + std::to_string(steps));
   if (base.is_null()) {
-    std::printf("training %.2f samples/s (channels_last %.2f), inference %.2f (channels_last %.2f); "
-                "no PyTorch baseline (Debian python3-torch)\n", train, train_cl, infer, infer_cl);
+    std::printf(
+        "training %.2f samples/s (default allocator %.2f, channels_last %.2f), inference %.2f "
+        "(channels_last %.2f); no PyTorch baseline (Debian python3-torch)\n",
+        train, train_plain, train_cl, infer, infer_cl);
     return 0;
   }
   std::printf("samples/s; ratio = genre / PyTorch Python (higher is faster)\n");
-  const double py_train = base["train"], py_cl = base["train_channels_last"], py_infer = base["infer"];
-  bench::print_ratio("training", train, py_train, "/s", true);
+  const double py_train = base["train"], py_cl = base["train_channels_last"],
+               py_infer = base["infer"];
+  bench::print_ratio("training, default allocator", train_plain, py_train, "/s", true);
+  bench::print_ratio("training (genre CLI setup)", train, py_train, "/s", true);
   bench::print_ratio("training, channels_last", train_cl, py_train, "/s", true);
-  bench::print_ratio("training vs Python channels_last", std::max(train, train_cl), py_cl, "/s", true);
-  bench::print_ratio("inference", infer, py_infer, "/s", true);
+  bench::print_ratio("training vs Python channels_last", std::max(train, train_cl), py_cl, "/s",
+                     true);
+  bench::print_ratio("inference, default allocator", infer_plain, py_infer, "/s", true);
+  bench::print_ratio("inference (genre CLI setup)", infer, py_infer, "/s", true);
   bench::print_ratio("inference, channels_last", infer_cl, py_infer, "/s", true);
   return 0;
 }

@@ -47,7 +47,8 @@ RunStats run(const std::string& command) {
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::string folder = argc > 1 ? argv[1] : genre::bench::shared_dir() + "/gtzan";
-  const std::string model = argc > 2 ? argv[2] : std::string(GENRE_SOURCE_DIR) + "/models/genre-gtzan.pt";
+  const std::string model =
+      argc > 2 ? argv[2] : std::string(GENRE_SOURCE_DIR) + "/models/genre-gtzan.pt";
   if (!fs::is_directory(folder) || !fs::exists(model)) {
     std::printf("need a folder of clips (%s) and a model (%s)\n", folder.c_str(), model.c_str());
     return 1;
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
 
   const RunStats genre_run =
       run(std::string(GENRE_BINARY) + " predict -q --jsonl -m " + model + " -o /dev/null @" + list);
-  std::printf("genre predict: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n", genre_run.seconds,
-              n / genre_run.seconds, genre_run.peak_rss_mb, genre_run.status);
+  std::printf("genre predict: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n",
+              genre_run.seconds, n / genre_run.seconds, genre_run.peak_rss_mb, genre_run.status);
 
   if (!genre::bench::python_has("torchaudio")) {
     std::printf("Python baseline unavailable (Debian python3-torch, python3-torchaudio)\n");
@@ -73,11 +74,13 @@ int main(int argc, char** argv) {
   }
   const std::string exported = fs::temp_directory_path() / "genre_bench_model.pt";
   run(std::string(GENRE_BINARY) + " export " + model + " -o " + exported + " 2>/dev/null");
-  const RunStats py = run("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_predict.py " + exported + " " +
-                          list + " > /dev/null");
-  std::printf("python pipeline: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n", py.seconds, n / py.seconds,
-              py.peak_rss_mb, py.status);
-  genre::bench::print_ratio("tracks/s, end to end", n / genre_run.seconds, n / py.seconds, "/s", true);
-  genre::bench::print_ratio("peak RSS (lower is better)", genre_run.peak_rss_mb, py.peak_rss_mb, "MB", false);
+  const RunStats py = run("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_predict.py " +
+                          exported + " " + list + " > /dev/null");
+  std::printf("python pipeline: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n", py.seconds,
+              n / py.seconds, py.peak_rss_mb, py.status);
+  genre::bench::print_ratio("tracks/s, end to end", n / genre_run.seconds, n / py.seconds, "/s",
+                            true);
+  genre::bench::print_ratio("peak RSS (lower is better)", genre_run.peak_rss_mb, py.peak_rss_mb,
+                            "MB", false);
   return 0;
 }

@@ -34,14 +34,17 @@ bool python_has(const std::string& module) {
   return std::system(("/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
 }
 
-void print_ratio(const std::string& name, double ours, double baseline, const std::string& unit, bool higher_is_better) {
+void print_ratio(const std::string& name, double ours, double baseline, const std::string& unit,
+                 bool higher_is_better) {
   static bool header = false;
   if (!header) {
     std::printf("\n%-34s %14s %14s %10s\n", "measure", "genre", "baseline", "ratio");
     header = true;
   }
-  const double ratio = baseline > 0 && ours > 0 ? (higher_is_better ? ours / baseline : baseline / ours) : 0;
-  std::printf("%-34s %11.3f %-3s %10.3f %-3s %9.2fx\n", name.c_str(), ours, unit.c_str(), baseline, unit.c_str(), ratio);
+  const double ratio =
+      baseline > 0 && ours > 0 ? (higher_is_better ? ours / baseline : baseline / ours) : 0;
+  std::printf("%-34s %11.3f %-3s %10.3f %-3s %9.2fx\n", name.c_str(), ours, unit.c_str(), baseline,
+              unit.c_str(), ratio);
 }
 
 }  // namespace genre::bench

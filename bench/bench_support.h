@@ -13,6 +13,7 @@ nlohmann::json run_json(const std::string& command);
 // True when Debian's Python has torch (and torchaudio, when asked).
 bool python_has(const std::string& module);
 // Prints "name  ours  baseline  ratio" with a header once.
-void print_ratio(const std::string& name, double ours, double baseline, const std::string& unit, bool higher_is_better);
+void print_ratio(const std::string& name, double ours, double baseline, const std::string& unit,
+                 bool higher_is_better);
 
 }  // namespace genre::bench

@@ -24,7 +24,8 @@ using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
 void check_path(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) throw Error(ErrorKind::kNotFound, path, "no such file");
+    if (errno == ENOENT || errno == ENOTDIR)
+      throw Error(ErrorKind::kNotFound, path, "no such file");
     throw Error(ErrorKind::kUnreadable, path, std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::kUnreadable, path, "is a directory, not a file");
@@ -94,7 +95,8 @@ std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::i
   std::vector<float> mono;
   if (info.frames > 0 && info.frames < (std::int64_t{1} << 34)) {
     const std::int64_t expected = info.frames - start_frame;
-    mono.reserve(static_cast<std::size_t>(max_frames >= 0 ? std::min(max_frames, expected) : expected));
+    mono.reserve(
+        static_cast<std::size_t>(max_frames >= 0 ? std::min(max_frames, expected) : expected));
   }
   while (max_frames < 0 || static_cast<std::int64_t>(mono.size()) < max_frames) {
     sf_count_t want = block;
@@ -122,7 +124,7 @@ std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::i
 }
 
 const std::vector<std::string>& audio_extensions() {
-  static const std::vector<std::string> exts = {".wav", ".wave", ".au",  ".snd", ".aif", ".aiff",
+  static const std::vector<std::string> exts = {".wav",  ".wave", ".au",  ".snd", ".aif",  ".aiff",
                                                 ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3"};
   return exts;
 }

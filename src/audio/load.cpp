@@ -24,9 +24,11 @@ constexpr double kWindowedAboveSeconds = 240.0;
 // Context decoded on each side of the excerpt so the resampler's filter sees real signal.
 constexpr double kMarginSeconds = 1.0;
 
-std::vector<float> crop_or_pad(const std::vector<float>& y, std::int64_t start, std::int64_t length) {
+std::vector<float> crop_or_pad(const std::vector<float>& y, std::int64_t start,
+                               std::int64_t length) {
   std::vector<float> out(static_cast<std::size_t>(length), 0.0f);
-  const std::int64_t n = std::min<std::int64_t>(length, static_cast<std::int64_t>(y.size()) - start);
+  const std::int64_t n =
+      std::min<std::int64_t>(length, static_cast<std::int64_t>(y.size()) - start);
   if (n > 0) std::copy(y.begin() + start, y.begin() + start + n, out.begin());
   return out;
 }
@@ -40,7 +42,8 @@ std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::i
   if (!exact_length_known || info.frames < kWindowedAboveSeconds * info.sample_rate) {
     const std::vector<float> y = load_mono(path, rate);
     if (total_length) *total_length = static_cast<std::int64_t>(y.size());
-    return crop_or_pad(y, middle_excerpt_start(static_cast<std::int64_t>(y.size()), length), length);
+    return crop_or_pad(y, middle_excerpt_start(static_cast<std::int64_t>(y.size()), length),
+                       length);
   }
 
   // Work in units of the rates' common period, so the decoded window starts on an input sample
@@ -48,8 +51,8 @@ std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::i
   // resampled whole file.
   const std::int64_t g = std::gcd<std::int64_t>(info.sample_rate, rate);
   const std::int64_t in_step = info.sample_rate / g, out_step = rate / g;
-  const std::int64_t total_out =
-      static_cast<std::int64_t>(std::ceil(info.frames * (static_cast<double>(rate) / info.sample_rate)));
+  const std::int64_t total_out = static_cast<std::int64_t>(
+      std::ceil(info.frames * (static_cast<double>(rate) / info.sample_rate)));
   const std::int64_t start = middle_excerpt_start(total_out, length);
   if (total_length) *total_length = total_out;
   const std::int64_t margin = static_cast<std::int64_t>(kMarginSeconds * rate);

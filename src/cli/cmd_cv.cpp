@@ -29,10 +29,12 @@ int run_cv(CvOptions& o) {
     features = init.info.features;
   }
   const bool quiet_data = o.json || o.params.quiet;
-  PreparedData data = prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, quiet_data);
+  PreparedData data =
+      prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, quiet_data);
   PreparedData extra;
   if (!o.extra_train.empty())
-    extra = prepare_data(o.extra_train, data.dataset.classes, features, o.data_opts.cache(), o.data_opts.jobs, quiet_data);
+    extra = prepare_data(o.extra_train, data.dataset.classes, features, o.data_opts.cache(),
+                         o.data_opts.jobs, quiet_data);
 
   ModelInfo base;
   base.classes = data.dataset.classes;
@@ -53,11 +55,14 @@ int run_cv(CvOptions& o) {
   cp.freeze_conv = o.freeze_conv;
   cp.linear_probe = o.linear_probe;
   std::cerr << "cv: " << o.folds << " folds over " << data.dataset.tracks.size() << " tracks"
-            << (o.extra_train.empty() ? "" : " + " + std::to_string(extra.dataset.tracks.size()) + " extra training tracks")
+            << (o.extra_train.empty() ? ""
+                                      : " + " + std::to_string(extra.dataset.tracks.size()) +
+                                            " extra training tracks")
             << "\n";
-  const CvResult r = cross_validate(data, o.extra_train.empty() ? nullptr : &extra, base, cp, [&](int k, double acc) {
-    std::fprintf(stderr, "fold %d/%d: accuracy %.3f\n", k + 1, o.folds, acc);
-  });
+  const CvResult r = cross_validate(
+      data, o.extra_train.empty() ? nullptr : &extra, base, cp, [&](int k, double acc) {
+        std::fprintf(stderr, "fold %d/%d: accuracy %.3f\n", k + 1, o.folds, acc);
+      });
   nlohmann::json j = r.to_json();
   j["data"] = o.data;
   j["extra_train"] = o.extra_train;
@@ -69,12 +74,14 @@ int run_cv(CvOptions& o) {
   } else {
     std::printf("accuracy per fold:");
     for (double a : r.fold_accuracy) std::printf(" %.3f", a);
-    std::printf("\nmean accuracy %.4f +- %.4f (std over %d folds); pooled macro F1 %.4f; %.0f s\n\n",
-                r.mean_accuracy, r.std_accuracy, o.folds, r.pooled.macro_f1, r.seconds);
+    std::printf(
+        "\nmean accuracy %.4f +- %.4f (std over %d folds); pooled macro F1 %.4f; %.0f s\n\n",
+        r.mean_accuracy, r.std_accuracy, o.folds, r.pooled.macro_f1, r.seconds);
     std::printf("pooled over all folds:\n%s", format_report(r.pooled).c_str());
   }
   if (!o.json_out.empty()) std::ofstream(o.json_out) << j.dump(2) << "\n";
-  if (!o.plot.empty()) plot_confusion_matrix(r.pooled, o.plot, std::to_string(o.folds) + "-fold CV, pooled");
+  if (!o.plot.empty())
+    plot_confusion_matrix(r.pooled, o.plot, std::to_string(o.folds) + "-fold CV, pooled");
   return kExitOk;
 }
 
@@ -82,15 +89,22 @@ int run_cv(CvOptions& o) {
 
 void add_cv_command(CLI::App& app, std::vector<Command>& commands) {
   auto o = std::make_shared<CvOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "cv", "Stratified k-fold cross-validation: per-fold and mean +- std track accuracy, pooled confusion matrix");
-  sub->add_option("--data", o->data, "Dataset to cross-validate (folder per class or manifest)")->required();
-  sub->add_option("--folds", o->folds, "Number of folds")->default_val(10)->check(CLI::Range(2, 1000));
-  sub->add_option("--extra-train", o->extra_train, "Training-only data added to every fold's training side");
+  CLI::App* sub = app.add_subcommand("cv",
+                                     "Stratified k-fold cross-validation: per-fold and mean +- std "
+                                     "track accuracy, pooled confusion matrix");
+  sub->add_option("--data", o->data, "Dataset to cross-validate (folder per class or manifest)")
+      ->required();
+  sub->add_option("--folds", o->folds, "Number of folds")
+      ->default_val(10)
+      ->check(CLI::Range(2, 1000));
+  sub->add_option("--extra-train", o->extra_train,
+                  "Training-only data added to every fold's training side");
   sub->add_option("--init", o->init, "Start every fold from this model (transfer learning)");
-  sub->add_flag("--freeze-conv", o->freeze_conv, "With --init: freeze the input norm and conv blocks");
+  sub->add_flag("--freeze-conv", o->freeze_conv,
+                "With --init: freeze the input norm and conv blocks");
   sub->add_flag("--linear-probe", o->linear_probe, "With --init: train only the output layer");
-  sub->add_flag("--json", o->json, "Print the result as JSON (mean_accuracy, std_accuracy, folds, pooled)");
+  sub->add_flag("--json", o->json,
+                "Print the result as JSON (mean_accuracy, std_accuracy, folds, pooled)");
   sub->add_option("--json-out", o->json_out, "Also write the JSON result to this file");
   sub->add_option("--plot", o->plot, "Pooled confusion matrix picture (.png or .svg)");
   add_train_params(sub, o->params);

@@ -24,8 +24,8 @@ struct EvaluateOptions {
 int run_evaluate(const EvaluateOptions& o) {
   const torch::Device device = resolve_device(o.device);
   Model model = load_model(o.model, device);
-  PreparedData data = prepare_data(o.data, model.info.classes, model.info.features, o.data_opts.cache(),
-                                   o.data_opts.jobs, o.json);
+  PreparedData data = prepare_data(o.data, model.info.classes, model.info.features,
+                                   o.data_opts.cache(), o.data_opts.jobs, o.json);
   std::vector<std::size_t> indices;
   std::string how;
   if (o.split == "all") {
@@ -34,18 +34,22 @@ int run_evaluate(const EvaluateOptions& o) {
   } else {
     // The split the model was trained with, unless told otherwise.
     SplitSpec spec;
-    if (!o.split_spec.empty()) spec = SplitSpec::parse(o.split_spec, 1, 0.15, 0.15);
-    else if (model.info.training.contains("split")) spec = SplitSpec::from_json(model.info.training["split"]);
+    if (!o.split_spec.empty())
+      spec = SplitSpec::parse(o.split_spec, 1, 0.15, 0.15);
+    else if (model.info.training.contains("split"))
+      spec = SplitSpec::from_json(model.info.training["split"]);
     how = apply_split(data.dataset, spec);
     indices = data.dataset.indices_of_split(o.split);
   }
   const std::vector<Example> set = data.select(indices);
-  if (set.empty()) throw Error(ErrorKind::kData, o.data, "no tracks in split '" + o.split + "' (" + how + ")");
+  if (set.empty())
+    throw Error(ErrorKind::kData, o.data, "no tracks in split '" + o.split + "' (" + how + ")");
   torch::set_num_threads(hardware_threads());
   const EvalScores scores = evaluate_examples(model, set, o.batch_size, device);
   std::vector<int> truth;
   for (const auto& e : set) truth.push_back(e.labels[0]);
-  const ClassificationReport report = classification_report(truth, scores.predicted, model.info.classes);
+  const ClassificationReport report =
+      classification_report(truth, scores.predicted, model.info.classes);
   if (o.json) {
     nlohmann::json j = report_to_json(report);
     j["model"] = o.model;
@@ -54,7 +58,8 @@ int run_evaluate(const EvaluateOptions& o) {
     j["failed_tracks"] = data.failed;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "model " << o.model << " on " << o.data << ", split '" << o.split << "' (" << how << ")\n"
+    std::cout << "model " << o.model << " on " << o.data << ", split '" << o.split << "' (" << how
+              << ")\n"
               << format_report(report);
   }
   if (!o.plot.empty()) plot_confusion_matrix(report, o.plot, "confusion matrix");
@@ -71,14 +76,17 @@ void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--split", o->split, "Which tracks: test, valid, train or all")
       ->check(CLI::IsMember({"test", "valid", "train", "all"}))
       ->default_val("test");
-  sub->add_option("--split-spec", o->split_spec,
-                  "How to split (random, manifest, none or a split-list directory); default: as in training");
+  sub->add_option(
+      "--split-spec", o->split_spec,
+      "How to split (random, manifest, none or a split-list directory); default: as in training");
   sub->add_flag("--json", o->json, "Print the report as JSON");
   sub->add_option("--plot", o->plot, "Write the confusion matrix as a picture (.png or .svg)");
   sub->add_option("--batch-size", o->batch_size, "Inference batch size")->default_val(32);
   add_device_option(sub, o->device);
   add_data_options(sub, o->data_opts);
-  sub->footer("Exit status: 0 ok, 1 some tracks could not be read (they are reported and left out), 2 usage error.");
+  sub->footer(
+      "Exit status: 0 ok, 1 some tracks could not be read (they are reported and left out), 2 "
+      "usage error.");
   commands.push_back({sub, [o] { return run_evaluate(*o); }});
 }
 

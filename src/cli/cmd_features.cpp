@@ -33,7 +33,8 @@ int run_features(const FeaturesOptions& opt) {
   FeatureConfig config = feature_default_params();
   if (!opt.config_path.empty()) {
     std::ifstream in(opt.config_path);
-    if (!in) throw Error(ErrorKind::kInvalidArgument, opt.config_path, "cannot open feature config");
+    if (!in)
+      throw Error(ErrorKind::kInvalidArgument, opt.config_path, "cannot open feature config");
     try {
       config = nlohmann::json::parse(in).get<FeatureConfig>();
     } catch (const nlohmann::json::exception& e) {
@@ -52,7 +53,9 @@ int run_features(const FeaturesOptions& opt) {
   std::vector<std::string> outputs(inputs.size());
   std::map<std::string, std::size_t> claimed;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    outputs[i] = (std::filesystem::path(opt.out_dir) / replace_extension(inputs[i].relative, ".npy")).string();
+    outputs[i] =
+        (std::filesystem::path(opt.out_dir) / replace_extension(inputs[i].relative, ".npy"))
+            .string();
     if (!claimed.emplace(outputs[i], i).second) outputs[i].clear();
   }
 
@@ -61,8 +64,9 @@ int run_features(const FeaturesOptions& opt) {
   parallel_for(inputs.size(), opt.jobs, [&](std::size_t i) {
     try {
       if (outputs[i].empty())
-        throw Error(ErrorKind::kInvalidArgument, inputs[i].path,
-                    "another input already writes " + replace_extension(inputs[i].relative, ".npy"));
+        throw Error(
+            ErrorKind::kInvalidArgument, inputs[i].path,
+            "another input already writes " + replace_extension(inputs[i].relative, ".npy"));
       const Spectrogram s = extract_logmel(inputs[i].path, config, opt.whole);
       make_directories(std::filesystem::path(outputs[i]).parent_path().string());
       write_npy(outputs[i], s);
@@ -79,8 +83,8 @@ int run_features(const FeaturesOptions& opt) {
   progress.finish();
   if (!opt.quiet)
     std::cerr << "genre features: wrote " << inputs.size() - failed << " of " << inputs.size()
-              << " files to " << opt.out_dir << (failed ? ", " + std::to_string(failed) + " failed" : "")
-              << "\n";
+              << " files to " << opt.out_dir
+              << (failed ? ", " + std::to_string(failed) + " failed" : "") << "\n";
   return failed ? kExitSomeFailed : kExitOk;
 }
 
@@ -92,14 +96,16 @@ void add_features_command(CLI::App& app, std::vector<Command>& commands) {
       "features",
       "Compute librosa-compatible log-mel spectrograms and write one float32 .npy per input\n"
       "(shape [96, 1366]: the middle 29.12 s; with --whole, [96, frames] of the whole track).");
-  sub->add_option("inputs", opt->inputs,
-                  "Audio files, directories (searched recursively), @list.txt, or - for paths on stdin")
+  sub->add_option(
+         "inputs", opt->inputs,
+         "Audio files, directories (searched recursively), @list.txt, or - for paths on stdin")
       ->required();
   sub->add_option("-o,--out", opt->out_dir, "Output directory (created if missing)")->required();
   sub->add_option("-j,--jobs", opt->jobs, "Parallel worker threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--whole", opt->whole, "Whole track instead of the middle 29.12 s excerpt");
-  sub->add_option("--format", opt->format, "Output format")->check(CLI::IsMember({"npy"}))
+  sub->add_option("--format", opt->format, "Output format")
+      ->check(CLI::IsMember({"npy"}))
       ->default_val("npy");
   sub->add_option("--config", opt->config_path,
                   "Feature config JSON (as stored in model files) instead of the defaults");

@@ -10,7 +10,8 @@ namespace genre::cli {
 
 void add_info_command(CLI::App& app, std::vector<Command>& commands) {
   auto path = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand("info", "Print a model file's metadata (classes, architecture, features, training) as JSON");
+  CLI::App* sub = app.add_subcommand(
+      "info", "Print a model file's metadata (classes, architecture, features, training) as JSON");
   sub->add_option("model", *path, "Model file")->required();
   commands.push_back({sub, [path] {
                         nlohmann::json meta = read_model_metadata(*path);
@@ -30,10 +31,12 @@ void add_export_command(CLI::App& app, std::vector<Command>& commands) {
   };
   auto o = std::make_shared<ExportOptions>();
   CLI::App* sub = app.add_subcommand(
-      "export", "Export a model's weights for Python: torch.load(OUT) gives a dict of name -> tensor");
+      "export",
+      "Export a model's weights for Python: torch.load(OUT) gives a dict of name -> tensor");
   sub->add_option("model", o->model, "Model file")->required();
   sub->add_option("-o,--out", o->out, "Output file (.pt)")->required();
-  sub->add_flag("--state-dict", o->state_dict, "Write a name -> tensor dict (the only export format; the default)");
+  sub->add_flag("--state-dict", o->state_dict,
+                "Write a name -> tensor dict (the only export format; the default)");
   sub->footer("Also writes OUT.json with the classes, architecture and feature config.");
   commands.push_back({sub, [o] {
                         const Model m = load_model(o->model);

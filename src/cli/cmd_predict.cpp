@@ -41,8 +41,9 @@ int run_predict(PredictOptions& o) {
   if (o.model.empty()) {
     o.model = find_default_model("");
     if (o.model.empty())
-      throw Error(ErrorKind::kNotFound, "genre-gtzan.pt",
-                  "no model given and the shipped model was not found; use --model or set GENRE_MODEL");
+      throw Error(
+          ErrorKind::kNotFound, "genre-gtzan.pt",
+          "no model given and the shipped model was not found; use --model or set GENRE_MODEL");
   }
 
   std::vector<std::string> paths;
@@ -57,7 +58,9 @@ int run_predict(PredictOptions& o) {
     std::vector<std::string> todo;
     for (auto& p : paths)
       if (!done.count(p)) todo.push_back(p);
-    if (!o.quiet) std::cerr << "resume: " << paths.size() - todo.size() << " inputs already in " << o.out << "\n";
+    if (!o.quiet)
+      std::cerr << "resume: " << paths.size() - todo.size() << " inputs already in " << o.out
+                << "\n";
     paths = std::move(todo);
   }
 
@@ -84,7 +87,8 @@ int run_predict(PredictOptions& o) {
     document["predictions"] = nlohmann::json::array();
   }
 
-  Progress progress("predict", paths.size(), o.quiet || (o.out.empty() && isatty(STDOUT_FILENO)) ? 0 : -1);
+  Progress progress("predict", paths.size(),
+                    o.quiet || (o.out.empty() && isatty(STDOUT_FILENO)) ? 0 : -1);
   std::size_t failed = 0;
   predictor.run(paths, [&](std::size_t, Prediction& p) {
     if (!p.ok()) {
@@ -104,8 +108,10 @@ int run_predict(PredictOptions& o) {
       std::string target = o.plot;
       if (paths.size() > 1) {
         const std::filesystem::path pp(o.plot);
-        target = (pp.parent_path() / (pp.stem().string() + "." + std::filesystem::path(p.input).stem().string() +
-                                      pp.extension().string())).string();
+        target = (pp.parent_path() /
+                  (pp.stem().string() + "." + std::filesystem::path(p.input).stem().string() +
+                   pp.extension().string()))
+                     .string();
       }
       plot_segments(p, info, target);
     }
@@ -120,7 +126,8 @@ int run_predict(PredictOptions& o) {
     file.close();
     if (file.fail()) throw Error(ErrorKind::kIo, o.out, "write failed");
   }
-  if (!o.quiet && failed) std::cerr << "genre predict: " << failed << " of " << paths.size() << " inputs failed\n";
+  if (!o.quiet && failed)
+    std::cerr << "genre predict: " << failed << " of " << paths.size() << " inputs failed\n";
   return failed ? kExitSomeFailed : kExitOk;
 }
 
@@ -128,9 +135,11 @@ int run_predict(PredictOptions& o) {
 
 void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
   auto o = std::make_shared<PredictOptions>();
-  CLI::App* sub = app.add_subcommand("predict", "Predict the genre of songs, folders or whole collections");
-  sub->add_option("inputs", o->inputs,
-                  "Audio files, directories (recursive), @list.txt, - (paths on stdin), or .npy log-mels")
+  CLI::App* sub =
+      app.add_subcommand("predict", "Predict the genre of songs, folders or whole collections");
+  sub->add_option(
+         "inputs", o->inputs,
+         "Audio files, directories (recursive), @list.txt, - (paths on stdin), or .npy log-mels")
       ->required();
   sub->add_option("-m,--model", o->model, "Model file (default: the shipped GTZAN model)");
   sub->add_option("-o,--out", o->out, "Write results to FILE instead of stdout");
@@ -138,19 +147,25 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_flag("--jsonl", o->jsonl, "One JSON object per input, streamed as results come");
   sub->add_flag("--csv", o->csv, "CSV: input, ok, top-k labels and probabilities, error");
   sub->add_option("-k,--top-k", o->output.top_k, "How many labels per input")->default_val(3);
-  sub->add_option("--threshold", o->output.threshold, "Multi-label models: only labels with p >= T");
-  sub->add_flag("--segments", o->params.segments, "Genre over time: the model on successive windows of the whole track");
-  sub->add_option("--segment-hop", o->params.segment_hop_seconds, "Seconds between windows (default: half a window)");
+  sub->add_option("--threshold", o->output.threshold,
+                  "Multi-label models: only labels with p >= T");
+  sub->add_flag("--segments", o->params.segments,
+                "Genre over time: the model on successive windows of the whole track");
+  sub->add_option("--segment-hop", o->params.segment_hop_seconds,
+                  "Seconds between windows (default: half a window)");
   sub->add_option("--plot", o->plot, "With --segments: picture of genre over time (.svg or .png)");
   sub->add_option("--batch-size", o->params.batch_size, "Inference batch size")->default_val(16);
   sub->add_option("-j,--jobs", o->params.jobs, "Decoding threads (default: all cores)");
   sub->add_option("--threads", o->params.threads, "LibTorch threads (default: all cores)");
   add_device_option(sub, o->params.device);
-  sub->add_option("--shard", o->shard, "Process only shard I of N (I/N), e.g. $((SLURM_ARRAY_TASK_ID+1))/N");
-  sub->add_flag("--resume", o->resume, "With --jsonl -o FILE: skip inputs already in FILE (repairs a torn last line)");
+  sub->add_option("--shard", o->shard,
+                  "Process only shard I of N (I/N), e.g. $((SLURM_ARRAY_TASK_ID+1))/N");
+  sub->add_flag("--resume", o->resume,
+                "With --jsonl -o FILE: skip inputs already in FILE (repairs a torn last line)");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar or summary");
   sub->footer(
-      "Exit status: 0 all inputs classified, 1 some failed (one error line each on stderr and an error\n"
+      "Exit status: 0 all inputs classified, 1 some failed (one error line each on stderr and an "
+      "error\n"
       "record in the output; the others are still classified), 2 usage error.\n"
       "Examples:\n"
       "  genre predict song.mp3\n"

@@ -50,19 +50,23 @@ int run_train(TrainOptions& o) {
     init = load_model(o.init);
     features = init.info.features;
   }
-  PreparedData data = prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, p.quiet);
+  PreparedData data =
+      prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, p.quiet);
   const SplitSpec spec = SplitSpec::parse(o.split, p.seed, o.valid_fraction, o.test_fraction);
   const std::string split_report = apply_split(data.dataset, spec);
-  std::cerr << "data: " << data.dataset.tracks.size() << " tracks in " << data.dataset.classes.size()
-            << " classes from " << o.data << (data.failed ? " (" + std::to_string(data.failed) + " unreadable, skipped)" : "")
-            << "\n" << split_report << "\n";
+  std::cerr << "data: " << data.dataset.tracks.size() << " tracks in "
+            << data.dataset.classes.size() << " classes from " << o.data
+            << (data.failed ? " (" + std::to_string(data.failed) + " unreadable, skipped)" : "")
+            << "\n"
+            << split_report << "\n";
 
   std::vector<Example> train_set = data.select(data.dataset.indices_of_split("train"));
   const std::vector<Example> valid_set = data.select(data.dataset.indices_of_split("valid"));
   const std::vector<Example> test_set = data.select(data.dataset.indices_of_split("test"));
   PreparedData extra;
   if (!o.extra_train.empty()) {
-    extra = prepare_data(o.extra_train, data.dataset.classes, features, o.data_opts.cache(), o.data_opts.jobs, p.quiet);
+    extra = prepare_data(o.extra_train, data.dataset.classes, features, o.data_opts.cache(),
+                         o.data_opts.jobs, p.quiet);
     const auto more = extra.select(extra.all_indices());
     train_set.insert(train_set.end(), more.begin(), more.end());
     std::cerr << "extra training data: " << more.size() << " tracks from " << o.extra_train << "\n";
@@ -99,7 +103,8 @@ int run_train(TrainOptions& o) {
       {"data", o.data},
       {"extra_train", o.extra_train},
       {"split", spec.to_json()},
-      {"tracks", {{"train", train_set.size()}, {"valid", valid_set.size()}, {"test", test_set.size()}}},
+      {"tracks",
+       {{"train", train_set.size()}, {"valid", valid_set.size()}, {"test", test_set.size()}}},
       {"params", train_params_json(p)},
       {"epochs_run", result.history.size()},
       {"best_epoch", result.best_epoch},
@@ -114,13 +119,15 @@ int run_train(TrainOptions& o) {
     for (const auto& e : test_set) truth.push_back(e.labels[0]);
     const ClassificationReport report = classification_report(truth, test.predicted, info.classes);
     std::cout << "test set:\n" << format_report(report);
-    training["test"] = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}, {"tracks", report.total}};
+    training["test"] = {
+        {"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}, {"tracks", report.total}};
   }
   model.info.training = training;
   if (!o.init.empty()) model.info.provenance = init.info.provenance;
   save_model(o.out, model);
 
-  std::vector<Series> loss{{"train", {}}, {"valid", {}}}, score{{"train acc", {}}, {"valid score", {}}};
+  std::vector<Series> loss{{"train", {}}, {"valid", {}}},
+      score{{"train acc", {}}, {"valid score", {}}};
   for (const auto& h : result.history) {
     loss[0].y.push_back(h.train_loss);
     loss[1].y.push_back(valid_set.empty() ? NAN : h.valid_loss);
@@ -128,11 +135,13 @@ int run_train(TrainOptions& o) {
     score[1].y.push_back(h.valid_score);
   }
   try {
-    plot_lines(o.plot, "training curves: " + o.out, {loss, score}, {"loss", "accuracy / score"}, "epoch");
+    plot_lines(o.plot, "training curves: " + o.out, {loss, score}, {"loss", "accuracy / score"},
+               "epoch");
   } catch (const Error& e) {
     std::cerr << "genre train: warning: " << e.what() << "\n";
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << "saved " << o.out << " (best epoch " << result.best_epoch << ", validation score "
             << result.best_valid_score << "); log " << o.log << ", curves " << o.plot << "; took "
             << static_cast<int>(seconds) << " s\n";
@@ -143,29 +152,40 @@ int run_train(TrainOptions& o) {
 
 void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a CRNN on a labelled dataset and write a model file");
-  sub->add_option("--data", o->data,
-                  "Dataset: a folder per class (GTZAN layout, genres/<genre>/...) or a CSV/TSV manifest "
-                  "(path,label[,split]; labels 'a;b' make a multi-label dataset)")
+  CLI::App* sub =
+      app.add_subcommand("train", "Train a CRNN on a labelled dataset and write a model file");
+  sub->add_option(
+         "--data", o->data,
+         "Dataset: a folder per class (GTZAN layout, genres/<genre>/...) or a CSV/TSV manifest "
+         "(path,label[,split]; labels 'a;b' make a multi-label dataset)")
       ->required();
   sub->add_option("-o,--out", o->out, "Model file to write")->required();
-  sub->add_option("--split", o->split,
-                  "auto (manifest splits, else random), random, manifest, none, or a directory of split "
-                  "lists (train/valid/test[_filtered].txt)")
+  sub->add_option(
+         "--split", o->split,
+         "auto (manifest splits, else random), random, manifest, none, or a directory of split "
+         "lists (train/valid/test[_filtered].txt)")
       ->default_val("auto");
-  sub->add_option("--valid-fraction", o->valid_fraction, "Validation share of a random split")->default_val(0.15);
-  sub->add_option("--test-fraction", o->test_fraction, "Test share of a random split")->default_val(0.15);
-  sub->add_option("--extra-train", o->extra_train, "More training-only data (same classes; never evaluated)");
-  sub->add_option("--resume", o->resume, "Continue from a checkpoint written by an interrupted run");
-  sub->add_option("--checkpoint", o->checkpoint, "Checkpoint path (default: OUT.ckpt), written every epoch");
+  sub->add_option("--valid-fraction", o->valid_fraction, "Validation share of a random split")
+      ->default_val(0.15);
+  sub->add_option("--test-fraction", o->test_fraction, "Test share of a random split")
+      ->default_val(0.15);
+  sub->add_option("--extra-train", o->extra_train,
+                  "More training-only data (same classes; never evaluated)");
+  sub->add_option("--resume", o->resume,
+                  "Continue from a checkpoint written by an interrupted run");
+  sub->add_option("--checkpoint", o->checkpoint,
+                  "Checkpoint path (default: OUT.ckpt), written every epoch");
   sub->add_option("--log", o->log, "JSONL training log (default: OUT.log.jsonl)");
   sub->add_option("--plot", o->plot, "Training curves, .svg or .png (default: OUT.curves.svg)");
-  sub->add_option("--init", o->init, "Start from this model's weights (transfer learning; output layer replaced)");
-  sub->add_flag("--freeze-conv", o->freeze_conv, "With --init: train only the recurrent and output layers");
+  sub->add_option("--init", o->init,
+                  "Start from this model's weights (transfer learning; output layer replaced)");
+  sub->add_flag("--freeze-conv", o->freeze_conv,
+                "With --init: train only the recurrent and output layers");
   add_train_params(sub, o->params);
   add_arch_options(sub, o->arch);
   add_data_options(sub, o->data_opts);
-  sub->footer("Example: genre train --data GTZAN/genres --split GTZAN/split --out gtzan.pt --epochs 50");
+  sub->footer(
+      "Example: genre train --data GTZAN/genres --split GTZAN/split --out gtzan.pt --epochs 50");
   commands.push_back({sub, [o] { return run_train(*o); }});
 }
 

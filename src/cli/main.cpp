@@ -3,9 +3,11 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/parallel.h"
 
 int main(int argc, char** argv) {
   using namespace genre::cli;
+  genre::tune_allocator_for_tensors();
   CLI::App app{
       "genre: classify music by genre with a convolutional recurrent network (CRNN) over\n"
       "librosa-compatible log-mel spectrograms (12 kHz, 96 mels, n_fft 512, hop 256).\n"

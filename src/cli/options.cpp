@@ -10,7 +10,8 @@ namespace genre::cli {
 
 void add_data_options(CLI::App* app, DataOptions& o) {
   app->add_option("-j,--jobs", o.jobs, "Feature extraction threads (default: all cores)");
-  app->add_option("--cache", o.cache_dir, "Feature cache directory (default: $GENRE_CACHE or ~/.cache/genre)");
+  app->add_option("--cache", o.cache_dir,
+                  "Feature cache directory (default: $GENRE_CACHE or ~/.cache/genre)");
   app->add_flag("--no-cache", o.no_cache, "Do not read or write the feature cache");
 }
 
@@ -26,12 +27,14 @@ void add_arch_options(CLI::App* app, ArchOptions& o) {
   app->add_option("--pools", o.pools, "Max-pool (freq x time) per block, e.g. 2x2,2x2,2x2,3x3,4x4");
   app->add_option("--gru-hidden", o.gru_hidden, "GRU width (default 32)");
   app->add_option("--gru-layers", o.gru_layers, "GRU layers (default 2)");
-  app->add_option("--input-frames", o.input_frames,
-                  "Train on crops of this many frames (0: the whole 1366-frame excerpt); predictions "
-                  "average the crops over the excerpt")
+  app->add_option(
+         "--input-frames", o.input_frames,
+         "Train on crops of this many frames (0: the whole 1366-frame excerpt); predictions "
+         "average the crops over the excerpt")
       ->each([&o](const std::string&) { o.input_frames_set = true; });
   app->add_option("--conv-dropout", o.conv_dropout, "Dropout after each conv block (default 0.1)");
-  app->add_option("--final-dropout", o.final_dropout, "Dropout before the output layer (default 0.3)");
+  app->add_option("--final-dropout", o.final_dropout,
+                  "Dropout before the output layer (default 0.3)");
   app->add_flag("--no-input-norm", o.no_input_norm, "No batch norm over the mel bins at the input");
 }
 
@@ -56,7 +59,8 @@ ArchConfig ArchOptions::build(int n_classes, bool multi_label) const {
     std::string item;
     while (std::getline(ss, item, ',')) {
       const auto x = item.find('x');
-      if (x == std::string::npos) throw Error(ErrorKind::kInvalidArgument, "", "--pools items look like 2x4");
+      if (x == std::string::npos)
+        throw Error(ErrorKind::kInvalidArgument, "", "--pools items look like 2x4");
       c.pools.emplace_back(std::stoi(item.substr(0, x)), std::stoi(item.substr(x + 1)));
     }
   }
@@ -76,25 +80,35 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--epochs", p.epochs, "Training epochs")->default_val(p.epochs);
   app->add_option("--batch-size", p.batch_size, "Mini-batch size")->default_val(p.batch_size);
   app->add_option("--lr", p.lr, "Adam learning rate")->default_val(p.lr);
-  app->add_option("--weight-decay", p.weight_decay, "Adam weight decay (L2)")->default_val(p.weight_decay);
-  app->add_option("--seed", p.seed, "Random seed (runs on CPU are deterministic for a seed)")->default_val(p.seed);
+  app->add_option("--weight-decay", p.weight_decay, "Adam weight decay (L2)")
+      ->default_val(p.weight_decay);
+  app->add_option("--seed", p.seed, "Random seed (runs on CPU are deterministic for a seed)")
+      ->default_val(p.seed);
   app->add_option("--threads", p.threads, "LibTorch threads (default: all cores)");
   add_device_option(app, p.device);
-  app->add_flag("!--no-balance", p.balance_classes, "Do not weight the loss by inverse class frequency");
-  app->add_flag("--random-crop", p.random_crop, "Augment: random crop offsets (with --input-frames)");
-  app->add_option("--crops-per-track", p.crops_per_track,
-                  "With --input-frames: crops per track and epoch (0: proportional to track length)")
+  app->add_flag("!--no-balance", p.balance_classes,
+                "Do not weight the loss by inverse class frequency");
+  app->add_flag("--random-crop", p.random_crop,
+                "Augment: random crop offsets (with --input-frames)");
+  app->add_option(
+         "--crops-per-track", p.crops_per_track,
+         "With --input-frames: crops per track and epoch (0: proportional to track length)")
       ->default_val(p.crops_per_track);
   app->add_option("--gain-db", p.gain_db, "Augment: random gain in [-G, G] dB");
   app->add_option("--freq-masks", p.freq_masks, "Augment: SpecAugment frequency masks per example");
-  app->add_option("--freq-mask-width", p.freq_mask_width, "Widest frequency mask (mel bins)")->default_val(p.freq_mask_width);
+  app->add_option("--freq-mask-width", p.freq_mask_width, "Widest frequency mask (mel bins)")
+      ->default_val(p.freq_mask_width);
   app->add_option("--time-masks", p.time_masks, "Augment: SpecAugment time masks per example");
-  app->add_option("--time-mask-width", p.time_mask_width, "Widest time mask (frames)")->default_val(p.time_mask_width);
+  app->add_option("--time-mask-width", p.time_mask_width, "Widest time mask (frames)")
+      ->default_val(p.time_mask_width);
   app->add_option("--mixup", p.mixup_alpha, "Augment: mixup with Beta(alpha, alpha) (0 = off)");
-  app->add_option("--early-stopping", p.early_stopping, "Stop after N epochs without validation improvement");
-  app->add_option("--lr-patience", p.lr_patience, "Reduce the LR after N epochs without improvement");
+  app->add_option("--early-stopping", p.early_stopping,
+                  "Stop after N epochs without validation improvement");
+  app->add_option("--lr-patience", p.lr_patience,
+                  "Reduce the LR after N epochs without improvement");
   app->add_option("--lr-factor", p.lr_factor, "LR reduction factor")->default_val(p.lr_factor);
-  app->add_option("--average-last", p.average_last, "Keep the average of the last N epochs' weights instead of the best");
+  app->add_option("--average-last", p.average_last,
+                  "Keep the average of the last N epochs' weights instead of the best");
   app->add_flag("-q,--quiet", p.quiet, "No progress output");
 }
 

@@ -15,7 +15,9 @@ struct DataOptions {
   int jobs = 0;
   std::string cache_dir;
   bool no_cache = false;
-  FeatureCache cache() const { return FeatureCache(no_cache ? "" : cache_dir.empty() ? default_cache_dir() : cache_dir); }
+  FeatureCache cache() const {
+    return FeatureCache(no_cache ? "" : cache_dir.empty() ? default_cache_dir() : cache_dir);
+  }
 };
 void add_data_options(CLI::App* app, DataOptions& o);
 

@@ -9,7 +9,8 @@ namespace genre {
 
 // Calls `write` with a stream on a temporary file beside `path`, then renames it over `path`.
 // On any failure the temporary file is removed and genre::Error(kIo) is thrown.
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write);
 
 // Creates `dir` and its parents; throws genre::Error(kIo) on failure.
 void make_directories(const std::string& dir);

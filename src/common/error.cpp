@@ -4,16 +4,26 @@ namespace genre {
 
 const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kNotFound: return "not_found";
-    case ErrorKind::kUnreadable: return "unreadable";
-    case ErrorKind::kNotAudio: return "not_audio";
-    case ErrorKind::kUnsupportedFormat: return "unsupported_format";
-    case ErrorKind::kEmpty: return "empty";
-    case ErrorKind::kCorrupt: return "corrupt";
-    case ErrorKind::kInvalidArgument: return "invalid_argument";
-    case ErrorKind::kModelFile: return "model_file";
-    case ErrorKind::kData: return "data";
-    case ErrorKind::kIo: return "io";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kUnreadable:
+      return "unreadable";
+    case ErrorKind::kNotAudio:
+      return "not_audio";
+    case ErrorKind::kUnsupportedFormat:
+      return "unsupported_format";
+    case ErrorKind::kEmpty:
+      return "empty";
+    case ErrorKind::kCorrupt:
+      return "corrupt";
+    case ErrorKind::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorKind::kModelFile:
+      return "model_file";
+    case ErrorKind::kData:
+      return "data";
+    case ErrorKind::kIo:
+      return "io";
   }
   return "unknown";
 }

@@ -1,5 +1,7 @@
 #include "common/parallel.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -8,6 +10,11 @@
 namespace genre {
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void tune_allocator_for_tensors() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // large blocks come from the heap and are reused
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and the heap is not trimmed after every free
+}
 
 void parallel_for(std::size_t count, int threads, const std::function<void(std::size_t)>& job) {
   if (threads <= 0) threads = hardware_threads();

@@ -24,7 +24,8 @@ bool is_svg(const std::string& path) {
 }
 
 // Draws on an SVG or PNG surface, written to a temporary name and renamed (no partial files).
-void render(const std::string& path, int width, int height, const std::function<void(cairo_t*)>& draw) {
+void render(const std::string& path, int width, int height,
+            const std::function<void(cairo_t*)>& draw) {
   const bool svg = is_svg(path);
   const std::string tmp = path + ".tmp";
   cairo_surface_t* surface = svg ? cairo_svg_surface_create(tmp.c_str(), width, height)
@@ -43,7 +44,8 @@ void render(const std::string& path, int width, int height, const std::function<
   std::error_code ec;
   if (status != CAIRO_STATUS_SUCCESS) {
     std::filesystem::remove(tmp, ec);
-    throw Error(ErrorKind::kIo, path, std::string("cannot write picture: ") + cairo_status_to_string(status));
+    throw Error(ErrorKind::kIo, path,
+                std::string("cannot write picture: ") + cairo_status_to_string(status));
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw Error(ErrorKind::kIo, path, "cannot write picture: " + ec.message());
@@ -62,7 +64,7 @@ void text(cairo_t* cr, double x, double y, const std::string& s, double size, do
   cairo_restore(cr);
 }
 
-const double kPalette[][3] = {{0.12, 0.47, 0.71}, {1.0, 0.5, 0.05}, {0.17, 0.63, 0.17},
+const double kPalette[][3] = {{0.12, 0.47, 0.71}, {1.0, 0.5, 0.05},  {0.17, 0.63, 0.17},
                               {0.84, 0.15, 0.16}, {0.58, 0.4, 0.74}, {0.55, 0.34, 0.29}};
 
 std::string fmt(double v) {
@@ -74,20 +76,22 @@ std::string fmt(double v) {
 }  // namespace
 
 void plot_lines(const std::string& path, const std::string& title,
-                const std::vector<std::vector<Series>>& panels, const std::vector<std::string>& panel_titles,
-                const std::string& x_label) {
+                const std::vector<std::vector<Series>>& panels,
+                const std::vector<std::string>& panel_titles, const std::string& x_label) {
   const int panel_w = 420, height = 340, margin = 55;
   const int width = panel_w * static_cast<int>(std::max<std::size_t>(1, panels.size()));
   render(path, width, height, [&](cairo_t* cr) {
     cairo_set_source_rgb(cr, 0, 0, 0);
     text(cr, width / 2.0, 16, title, 15, 0.5);
     for (std::size_t p = 0; p < panels.size(); ++p) {
-      const double x0 = p * panel_w + margin, x1 = (p + 1) * panel_w - 15, y0 = 50, y1 = height - 45;
+      const double x0 = p * panel_w + margin, x1 = (p + 1) * panel_w - 15, y0 = 50,
+                   y1 = height - 45;
       double lo = 1e300, hi = -1e300;
       std::size_t n = 0;
       for (const auto& s : panels[p])
         for (double v : s.y)
-          if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v), n = std::max(n, s.y.size());
+          if (std::isfinite(v))
+            lo = std::min(lo, v), hi = std::max(hi, v), n = std::max(n, s.y.size());
       if (n == 0) continue;
       if (hi - lo < 1e-9) hi = lo + 1;
       const double pad = 0.05 * (hi - lo);
@@ -114,8 +118,10 @@ void plot_lines(const std::string& path, const std::string& title,
         for (std::size_t i = 0; i < panels[p][s].y.size(); ++i) {
           const double v = panels[p][s].y[i];
           if (!std::isfinite(v)) continue;
-          if (!started) cairo_move_to(cr, X(i), Y(v)), started = true;
-          else cairo_line_to(cr, X(i), Y(v));
+          if (!started)
+            cairo_move_to(cr, X(i), Y(v)), started = true;
+          else
+            cairo_line_to(cr, X(i), Y(v));
         }
         cairo_stroke(cr);
         cairo_rectangle(cr, x0 + 10, y0 + 10 + 16 * s, 12, 3);
@@ -127,9 +133,11 @@ void plot_lines(const std::string& path, const std::string& title,
   });
 }
 
-void plot_heatmap(const std::string& path, const std::string& title, const std::vector<std::vector<double>>& values,
-                  const std::vector<std::string>& row_labels, const std::vector<std::string>& col_labels,
-                  const std::string& row_axis, const std::string& col_axis, bool print_values, double vmax) {
+void plot_heatmap(const std::string& path, const std::string& title,
+                  const std::vector<std::vector<double>>& values,
+                  const std::vector<std::string>& row_labels,
+                  const std::vector<std::string>& col_labels, const std::string& row_axis,
+                  const std::string& col_axis, bool print_values, double vmax) {
   const int rows = static_cast<int>(values.size());
   const int cols = rows ? static_cast<int>(values[0].size()) : 0;
   const double cell_w = cols > 30 ? std::max(4.0, 900.0 / cols) : 46, cell_h = 30;
@@ -144,7 +152,8 @@ void plot_heatmap(const std::string& path, const std::string& title, const std::
     cairo_set_source_rgb(cr, 0, 0, 0);
     text(cr, std::max(width, 360) / 2.0, 18, title, 15, 0.5);
     for (int r = 0; r < rows; ++r) {
-      text(cr, left - 6, top + cell_h * (r + 0.5), r < (int)row_labels.size() ? row_labels[r] : "", 11, 1.0);
+      text(cr, left - 6, top + cell_h * (r + 0.5), r < (int)row_labels.size() ? row_labels[r] : "",
+           11, 1.0);
       for (int c = 0; c < cols; ++c) {
         const double v = std::clamp(values[r][c] / vmax, 0.0, 1.0);
         cairo_set_source_rgb(cr, 1 - 0.85 * v, 1 - 0.6 * v, 1 - 0.2 * v);
@@ -160,8 +169,8 @@ void plot_heatmap(const std::string& path, const std::string& title, const std::
     cairo_set_source_rgb(cr, 0, 0, 0);
     const int label_every = cols > 30 ? (cols + 14) / 15 : 1;
     for (int c = 0; c < cols; c += label_every)
-      text(cr, left + (c + 0.5) * cell_w, top + rows * cell_h + 6, c < (int)col_labels.size() ? col_labels[c] : "",
-           10, 1.0, 0.5, true);
+      text(cr, left + (c + 0.5) * cell_w, top + rows * cell_h + 6,
+           c < (int)col_labels.size() ? col_labels[c] : "", 10, 1.0, 0.5, true);
     text(cr, left + cols * cell_w / 2, height - 10, col_axis, 12, 0.5);
     text(cr, 14, top + rows * cell_h / 2, row_axis, 12, 0.5, 0.5, true);
   });

@@ -68,10 +68,12 @@ void assign_labels(Dataset& ds, const std::vector<std::string>& labels,
       auto it = index.find(name);
       if (it == index.end())
         throw Error(ErrorKind::kData, ds.tracks[i].path,
-                    "label '" + name + "' is not one of the classes (" + std::to_string(ds.classes.size()) + " known)");
+                    "label '" + name + "' is not one of the classes (" +
+                        std::to_string(ds.classes.size()) + " known)");
       ds.tracks[i].labels.push_back(it->second);
     }
-    if (ds.tracks[i].labels.empty()) throw Error(ErrorKind::kData, ds.tracks[i].path, "track has no label");
+    if (ds.tracks[i].labels.empty())
+      throw Error(ErrorKind::kData, ds.tracks[i].path, "track has no label");
     ds.tracks[i].label = ds.tracks[i].labels[0];
     if (ds.tracks[i].labels.size() > 1) ds.multi_label = true;
   }
@@ -92,14 +94,16 @@ Dataset load_manifest(const std::string& path, const std::vector<std::string>& c
     auto f = split_fields(line, sep);
     if (line_no == 1 && !f.empty() && (f[0] == "path" || f[0] == "file")) continue;  // header
     if (f.size() < 2 || f[0].empty() || f[1].empty())
-      throw Error(ErrorKind::kData, path, "line " + std::to_string(line_no) + ": expected path" +
-                                              std::string(1, sep) + "label[" + std::string(1, sep) + "split]");
+      throw Error(ErrorKind::kData, path,
+                  "line " + std::to_string(line_no) + ": expected path" + std::string(1, sep) +
+                      "label[" + std::string(1, sep) + "split]");
     Track t;
     t.path = fs::path(f[0]).is_absolute() ? f[0] : (fs::path(ds.root) / f[0]).string();
     t.id = track_id(f[1], f[0]);
     if (f.size() > 2) t.split = f[2];
     if (!t.split.empty() && t.split != "train" && t.split != "valid" && t.split != "test")
-      throw Error(ErrorKind::kData, path, "line " + std::to_string(line_no) + ": split must be train, valid or test");
+      throw Error(ErrorKind::kData, path,
+                  "line " + std::to_string(line_no) + ": split must be train, valid or test");
     ds.tracks.push_back(t);
     labels.push_back(f[1]);
   }
@@ -120,7 +124,8 @@ Dataset load_folders(const std::string& dir, const std::vector<std::string>& cla
   std::sort(class_dirs.begin(), class_dirs.end());
   for (const auto& cdir : class_dirs) {
     const std::string cls = cdir.filename().string();
-    if (!classes.empty() && std::find(classes.begin(), classes.end(), cls) == classes.end()) continue;
+    if (!classes.empty() && std::find(classes.begin(), classes.end(), cls) == classes.end())
+      continue;
     std::vector<fs::path> files;
     for (const auto& e : fs::recursive_directory_iterator(cdir))
       if (e.is_regular_file() && has_audio_extension(e.path().string())) files.push_back(e.path());
@@ -134,8 +139,9 @@ Dataset load_folders(const std::string& dir, const std::vector<std::string>& cla
     }
   }
   if (ds.tracks.empty())
-    throw Error(ErrorKind::kData, dir,
-                "no audio found: expected one folder per class (e.g. blues/, classical/) with audio files");
+    throw Error(
+        ErrorKind::kData, dir,
+        "no audio found: expected one folder per class (e.g. blues/, classical/) with audio files");
   assign_labels(ds, labels, classes);
   return ds;
 }
@@ -180,7 +186,8 @@ SplitReport apply_split_lists(Dataset& dataset, const std::string& dir) {
     }
   }
   if (!any_list)
-    throw Error(ErrorKind::kData, dir, "no split lists found (expected train.txt/valid.txt/test.txt or *_filtered.txt)");
+    throw Error(ErrorKind::kData, dir,
+                "no split lists found (expected train.txt/valid.txt/test.txt or *_filtered.txt)");
   return report;
 }
 
@@ -197,13 +204,16 @@ std::vector<std::vector<std::size_t>> shuffled_by_class(const Dataset& ds, std::
 
 }  // namespace
 
-void stratified_split(Dataset& dataset, double valid_fraction, double test_fraction, std::uint64_t seed) {
+void stratified_split(Dataset& dataset, double valid_fraction, double test_fraction,
+                      std::uint64_t seed) {
   for (auto& members : shuffled_by_class(dataset, seed)) {
     const std::size_t n = members.size();
     const std::size_t n_test = static_cast<std::size_t>(n * test_fraction + 0.5);
     const std::size_t n_valid = static_cast<std::size_t>(n * valid_fraction + 0.5);
     for (std::size_t j = 0; j < n; ++j)
-      dataset.tracks[members[j]].split = j < n_test ? "test" : j < n_test + n_valid ? "valid" : "train";
+      dataset.tracks[members[j]].split = j < n_test             ? "test"
+                                         : j < n_test + n_valid ? "valid"
+                                                                : "train";
   }
 }
 

@@ -13,10 +13,10 @@ namespace genre {
 
 struct Track {
   std::string path;
-  int label = -1;     // index into Dataset::classes (the first label)
+  int label = -1;           // index into Dataset::classes (the first label)
   std::vector<int> labels;  // all labels (multi-label manifests: "a;b;c"); {label} otherwise
-  std::string id;     // "<class>/<file stem>", the key split lists use
-  std::string split;  // "train" | "valid" | "test" | "" (from a manifest or split lists)
+  std::string id;           // "<class>/<file stem>", the key split lists use
+  std::string split;        // "train" | "valid" | "test" | "" (from a manifest or split lists)
 };
 
 struct Dataset {
@@ -44,7 +44,8 @@ struct SplitReport {
 SplitReport apply_split_lists(Dataset& dataset, const std::string& dir);
 
 // Seeded stratified split: assigns "train"/"valid"/"test" with the given fractions per class.
-void stratified_split(Dataset& dataset, double valid_fraction, double test_fraction, std::uint64_t seed);
+void stratified_split(Dataset& dataset, double valid_fraction, double test_fraction,
+                      std::uint64_t seed);
 
 // Seeded stratified k-fold: fold index per track (0..k-1), class-balanced.
 std::vector<int> stratified_folds(const Dataset& dataset, int k, std::uint64_t seed);

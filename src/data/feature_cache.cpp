@@ -18,8 +18,10 @@ namespace fs = std::filesystem;
 
 std::string default_cache_dir() {
   if (const char* env = std::getenv("GENRE_CACHE"); env && *env) return env;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/genre";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/genre";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/genre";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/genre";
   return ".genre-cache";
 }
 
@@ -47,7 +49,8 @@ TrackFeatures FeatureCache::get(const std::string& path, const FeatureConfig& co
   if (!dir_.empty()) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
-      out.logmel = extract_logmel(path, config, false, &out.valid_frames);  // throws the right error
+      out.logmel =
+          extract_logmel(path, config, false, &out.valid_frames);  // throws the right error
       return out;
     }
     const fs::path sub = fs::path(dir_) / feature_config_digest(config);
@@ -76,8 +79,9 @@ TrackFeatures FeatureCache::get(const std::string& path, const FeatureConfig& co
   return out;
 }
 
-std::vector<TrackFeatures> load_features(const std::vector<std::string>& paths, const FeatureConfig& config,
-                                         const FeatureCache& cache, int threads, const std::string& label) {
+std::vector<TrackFeatures> load_features(const std::vector<std::string>& paths,
+                                         const FeatureConfig& config, const FeatureCache& cache,
+                                         int threads, const std::string& label) {
   std::vector<TrackFeatures> out(paths.size());
   Progress progress(label, paths.size(), label.empty() ? 0 : -1);
   parallel_for(paths.size(), threads, [&](std::size_t i) {

@@ -40,7 +40,8 @@ std::string file_content_hash(const std::string& path);
 
 // Features for every path, `threads` workers (<= 0: all cores), with a progress bar labelled
 // `label` (empty: none). Failed files have .error set and are reported on stderr.
-std::vector<TrackFeatures> load_features(const std::vector<std::string>& paths, const FeatureConfig& config,
-                                         const FeatureCache& cache, int threads, const std::string& label);
+std::vector<TrackFeatures> load_features(const std::vector<std::string>& paths,
+                                         const FeatureConfig& config, const FeatureCache& cache,
+                                         int threads, const std::string& label);
 
 }  // namespace genre

@@ -25,9 +25,11 @@ void add_path(const std::string& arg, std::vector<InputFile>& out,
   std::error_code ec;
   if (fs::is_directory(arg, ec) && !wanted(arg, extra)) {
     std::vector<InputFile> found;
-    for (auto it = fs::recursive_directory_iterator(
-             arg, fs::directory_options::follow_directory_symlink |
-                      fs::directory_options::skip_permission_denied, ec);
+    for (auto it =
+             fs::recursive_directory_iterator(arg,
+                                              fs::directory_options::follow_directory_symlink |
+                                                  fs::directory_options::skip_permission_denied,
+                                              ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_regular_file(ec) || !wanted(it->path(), extra)) continue;
       found.push_back({it->path().string(), fs::relative(it->path(), arg, ec).string()});
@@ -40,7 +42,8 @@ void add_path(const std::string& arg, std::vector<InputFile>& out,
   }
 }
 
-void add_lines(std::istream& in, std::vector<InputFile>& out, const std::vector<std::string>& extra) {
+void add_lines(std::istream& in, std::vector<InputFile>& out,
+               const std::vector<std::string>& extra) {
   std::string line;
   while (std::getline(in, line)) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -51,7 +54,8 @@ void add_lines(std::istream& in, std::vector<InputFile>& out, const std::vector<
 
 }  // namespace
 
-std::vector<InputFile> expand_inputs(const std::vector<std::string>& args, std::istream& stdin_stream,
+std::vector<InputFile> expand_inputs(const std::vector<std::string>& args,
+                                     std::istream& stdin_stream,
                                      const std::vector<std::string>& extra_extensions) {
   std::vector<InputFile> out;
   for (const auto& arg : args) {

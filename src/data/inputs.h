@@ -16,7 +16,8 @@ struct InputFile {
 // line, '#' comments) and "-" (paths on `stdin_stream`). Files named explicitly are kept even if
 // missing or not audio, so that they get a per-file error later. Throws genre::Error(kNotFound)
 // for a missing list file. `extra_extensions` adds e.g. ".npy".
-std::vector<InputFile> expand_inputs(const std::vector<std::string>& args, std::istream& stdin_stream,
+std::vector<InputFile> expand_inputs(const std::vector<std::string>& args,
+                                     std::istream& stdin_stream,
                                      const std::vector<std::string>& extra_extensions = {});
 
 // "a/b/song.flac" -> "a/b/song" + new_extension.

@@ -34,8 +34,10 @@ int signal_frames(const Spectrogram& s) {
 Spectrogram extract_logmel(const std::string& path, const FeatureConfig& config, bool whole,
                            int* valid_frames) {
   config.validate();
-  Spectrogram s = whole ? logmel_whole(load_mono(path, config.sample_rate), config)
-                        : logmel_whole(load_middle_excerpt(path, config.sample_rate, config.excerpt_samples), config);
+  Spectrogram s =
+      whole ? logmel_whole(load_mono(path, config.sample_rate), config)
+            : logmel_whole(load_middle_excerpt(path, config.sample_rate, config.excerpt_samples),
+                           config);
   if (valid_frames) *valid_frames = signal_frames(s);
   return s;
 }

@@ -22,7 +22,9 @@ struct Spectrogram {
   std::vector<float> data;
 
   float& at(int mel, int frame) { return data[static_cast<std::size_t>(mel) * n_frames + frame]; }
-  float at(int mel, int frame) const { return data[static_cast<std::size_t>(mel) * n_frames + frame]; }
+  float at(int mel, int frame) const {
+    return data[static_cast<std::size_t>(mel) * n_frames + frame];
+  }
 };
 
 // librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False, norm="slaney"), float32,

@@ -60,8 +60,7 @@ MelSpectrogram::MelSpectrogram(const FeatureConfig& config) : config_(config), i
   const int n_fft = config_.n_fft;
   impl_->n_bins = n_fft / 2 + 1;
   impl_->window.resize(n_fft);
-  for (int i = 0; i < n_fft; ++i)
-    impl_->window[i] = 0.5 - 0.5 * std::cos(2.0 * M_PI * i / n_fft);
+  for (int i = 0; i < n_fft; ++i) impl_->window[i] = 0.5 - 0.5 * std::cos(2.0 * M_PI * i / n_fft);
 
   const std::vector<float> fb = slaney_mel_filterbank(config_);
   impl_->bands.resize(config_.n_mels);

@@ -56,7 +56,8 @@ NpyArray read_npy(const std::string& path) {
   const std::string order = m[1], kind = m[2];
   const int width = std::stoi(m[3]);
   if (order == ">" || kind != "f" || (width != 4 && width != 8))
-    throw Error(ErrorKind::kUnsupportedFormat, path, ".npy must be little-endian float32 or float64");
+    throw Error(ErrorKind::kUnsupportedFormat, path,
+                ".npy must be little-endian float32 or float64");
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True")))
     throw Error(ErrorKind::kUnsupportedFormat, path, ".npy in Fortran order is not supported");
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
@@ -69,7 +70,8 @@ NpyArray read_npy(const std::string& path) {
   while (std::getline(dims, item, ',')) {
     if (item.find_first_not_of(" ") == std::string::npos) continue;
     const std::int64_t d = std::stoll(item);
-    if (d < 0 || d > (std::int64_t{1} << 31)) throw Error(ErrorKind::kCorrupt, path, "bad .npy shape");
+    if (d < 0 || d > (std::int64_t{1} << 31))
+      throw Error(ErrorKind::kCorrupt, path, "bad .npy shape");
     arr.shape.push_back(d);
     count *= d;
   }
@@ -88,7 +90,8 @@ NpyArray read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
                const std::vector<float>& data) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
   // Pad so that the data starts on a 64-byte boundary, newline-terminated (format 1.0).
   const std::size_t unpadded = 10 + header.size() + 1;
   header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";

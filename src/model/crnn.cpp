@@ -8,10 +8,11 @@ ConvBlockImpl::ConvBlockImpl(int in_channels, int out_channels, std::pair<int, i
                              double bn_eps, double dropout_p) {
   conv = register_module(
       "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1)));
-  bn = register_module("bn", torch::nn::BatchNorm2d(
-                                 torch::nn::BatchNorm2dOptions(out_channels).eps(bn_eps)));
-  pool = register_module("pool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(
-                                     {pool_size.first, pool_size.second})));
+  bn = register_module(
+      "bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out_channels).eps(bn_eps)));
+  pool = register_module(
+      "pool",
+      torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions({pool_size.first, pool_size.second})));
   dropout = register_module("dropout", torch::nn::Dropout(dropout_p));
 }
 
@@ -57,11 +58,12 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
   config.validate();
   if (config.input_norm == "freq")
     input_bn = register_module(
-        "input_bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(config.n_mels).eps(config.bn_eps)));
+        "input_bn",
+        torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(config.n_mels).eps(config.bn_eps)));
   else if (config.input_norm == "time")
     input_bn = register_module(
-        "input_bn",
-        torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(config.pad_time_to).eps(config.bn_eps)));
+        "input_bn", torch::nn::BatchNorm2d(
+                        torch::nn::BatchNorm2dOptions(config.pad_time_to).eps(config.bn_eps)));
 
   int in_channels = 1;
   for (std::size_t i = 0; i < config.channels.size(); ++i) {
@@ -72,9 +74,10 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
   register_module("blocks", blocks);
 
   if (config.gru_type == "torch") {
-    gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(in_channels, config.gru_hidden)
-                                                    .num_layers(config.gru_layers)
-                                                    .batch_first(true)));
+    gru =
+        register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(in_channels, config.gru_hidden)
+                                                  .num_layers(config.gru_layers)
+                                                  .batch_first(true)));
   } else {
     int size = in_channels;
     for (int l = 0; l < config.gru_layers; ++l) {
@@ -117,13 +120,16 @@ torch::Tensor CrnnImpl::recurrent(torch::Tensor x) {
   return x.select(1, x.size(1) - 1);
 }
 
-torch::Tensor CrnnImpl::classify(torch::Tensor embedding) { return output(final_dropout(embedding)); }
+torch::Tensor CrnnImpl::classify(torch::Tensor embedding) {
+  return output(final_dropout(embedding));
+}
 
 torch::Tensor CrnnImpl::forward(torch::Tensor x) { return classify(embed(x)); }
 
 torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) {
   const torch::Tensor logits = forward(x);
-  return config.mode == OutputMode::kMultiLabel ? torch::sigmoid(logits) : torch::softmax(logits, 1);
+  return config.mode == OutputMode::kMultiLabel ? torch::sigmoid(logits)
+                                                : torch::softmax(logits, 1);
 }
 
 }  // namespace genre

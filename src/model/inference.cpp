@@ -10,7 +10,8 @@ torch::Device resolve_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
     if (!torch::cuda::is_available())
-      throw Error(ErrorKind::kInvalidArgument, "", "--device cuda: this LibTorch has no usable CUDA device");
+      throw Error(ErrorKind::kInvalidArgument, "",
+                  "--device cuda: this LibTorch has no usable CUDA device");
     return torch::kCUDA;
   }
   if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
@@ -23,7 +24,8 @@ std::vector<int> crop_offsets(int total_frames, int valid_frames, int input_fram
   const int span = std::max(input_frames, std::min(valid_frames, total_frames));
   std::vector<int> offsets;
   for (int o = 0; o + input_frames <= span; o += hop) offsets.push_back(o);
-  if (offsets.empty() || offsets.back() + input_frames < span) offsets.push_back(span - input_frames);
+  if (offsets.empty() || offsets.back() + input_frames < span)
+    offsets.push_back(span - input_frames);
   return offsets;
 }
 
@@ -42,8 +44,8 @@ namespace {
 
 // Runs windows (track index, offset) through the model in batches; returns [windows, classes].
 torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
-                          const std::vector<std::pair<int, int>>& windows, int length, int batch_size,
-                          torch::Device device) {
+                          const std::vector<std::pair<int, int>>& windows, int length,
+                          int batch_size, torch::Device device) {
   torch::InferenceMode guard;
   model.net->eval();
   const int n_mels = model.info.arch.n_mels;
@@ -56,9 +58,10 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
       const auto& [track, offset] = windows[start + b];
       if (tracks[track]->n_mels != n_mels)
         throw Error(ErrorKind::kInvalidArgument, "",
-                    "input has " + std::to_string(tracks[track]->n_mels) + " mel bins, the model expects " +
-                        std::to_string(n_mels));
-      copy_crop(*tracks[track], offset, length, data + b * static_cast<std::size_t>(n_mels) * length);
+                    "input has " + std::to_string(tracks[track]->n_mels) +
+                        " mel bins, the model expects " + std::to_string(n_mels));
+      copy_crop(*tracks[track], offset, length,
+                data + b * static_cast<std::size_t>(n_mels) * length);
     }
     outputs.push_back(model.net->predict_proba(batch.to(device)).to(torch::kCPU));
   }
@@ -68,7 +71,8 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
 }  // namespace
 
 torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
-                                  const std::vector<int>& valid_frames, int batch_size, torch::Device device) {
+                                  const std::vector<int>& valid_frames, int batch_size,
+                                  torch::Device device) {
   const int input_frames = model.info.arch.input_frames;
   std::vector<std::pair<int, int>> windows;
   std::vector<int> owner;
@@ -79,13 +83,15 @@ torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrog
     if (length == 0) length = len;
     if (len != length)
       throw Error(ErrorKind::kInvalidArgument, "", "tracks of different lengths in one batch");
-    for (int o : crop_offsets(total, valid_frames.empty() ? total : valid_frames[t], input_frames)) {
+    for (int o :
+         crop_offsets(total, valid_frames.empty() ? total : valid_frames[t], input_frames)) {
       windows.emplace_back(static_cast<int>(t), o);
       owner.push_back(static_cast<int>(t));
     }
   }
   const torch::Tensor probs = run_windows(model, tracks, windows, length, batch_size, device);
-  torch::Tensor out = torch::zeros({static_cast<int64_t>(tracks.size()), model.info.arch.n_classes});
+  torch::Tensor out =
+      torch::zeros({static_cast<int64_t>(tracks.size()), model.info.arch.n_classes});
   torch::Tensor counts = torch::zeros({static_cast<int64_t>(tracks.size()), 1});
   const torch::Tensor index = torch::tensor(owner, torch::kLong);
   out.index_add_(0, index, probs);
@@ -93,8 +99,9 @@ torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrog
   return out / counts.clamp_min(1);
 }
 
-torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int hop_frames, int batch_size,
-                                   torch::Device device, std::vector<int>* offsets_out) {
+torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int hop_frames,
+                                   int batch_size, torch::Device device,
+                                   std::vector<int>* offsets_out) {
   const int input = model.info.arch.input_frames > 0 ? model.info.arch.input_frames
                                                      : model.info.features.excerpt_frames();
   std::vector<std::pair<int, int>> windows;

@@ -27,11 +27,14 @@ void copy_crop(const Spectrogram& s, int offset, int length, float* dst);
 
 // Track-level probabilities [N, classes]: the mean over crop_offsets() windows of each track.
 torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
-                                  const std::vector<int>& valid_frames, int batch_size, torch::Device device);
+                                  const std::vector<int>& valid_frames, int batch_size,
+                                  torch::Device device);
 
 // Probabilities of successive windows of one whole-track spectrogram, window length
-// model.info.arch.input_frames (or the excerpt length when 0), every hop_frames: [windows, classes].
-torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int hop_frames, int batch_size,
-                                   torch::Device device, std::vector<int>* offsets = nullptr);
+// model.info.arch.input_frames (or the excerpt length when 0), every hop_frames: [windows,
+// classes].
+torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int hop_frames,
+                                   int batch_size, torch::Device device,
+                                   std::vector<int>* offsets = nullptr);
 
 }  // namespace genre

@@ -10,13 +10,56 @@
 namespace genre {
 
 const std::vector<std::string>& choi_msd_tags() {
-  static const std::vector<std::string> tags = {
-      "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-      "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",
-      "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies",
-      "blues", "hard rock", "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s",
-      "party", "country", "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal",
-      "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy"};
+  static const std::vector<std::string> tags = {"rock",
+                                                "pop",
+                                                "alternative",
+                                                "indie",
+                                                "electronic",
+                                                "female vocalists",
+                                                "dance",
+                                                "00s",
+                                                "alternative rock",
+                                                "jazz",
+                                                "beautiful",
+                                                "metal",
+                                                "chillout",
+                                                "male vocalists",
+                                                "classic rock",
+                                                "soul",
+                                                "indie rock",
+                                                "Mellow",
+                                                "electronica",
+                                                "80s",
+                                                "folk",
+                                                "90s",
+                                                "chill",
+                                                "instrumental",
+                                                "punk",
+                                                "oldies",
+                                                "blues",
+                                                "hard rock",
+                                                "ambient",
+                                                "acoustic",
+                                                "experimental",
+                                                "female vocalist",
+                                                "guitar",
+                                                "Hip-Hop",
+                                                "70s",
+                                                "party",
+                                                "country",
+                                                "easy listening",
+                                                "sexy",
+                                                "catchy",
+                                                "funk",
+                                                "electro",
+                                                "heavy metal",
+                                                "Progressive rock",
+                                                "60s",
+                                                "rnb",
+                                                "indie pop",
+                                                "sad",
+                                                "House",
+                                                "happy"};
   return tags;
 }
 
@@ -41,8 +84,8 @@ ArchConfig choi_crnn_arch() {
 
 FeatureConfig choi_crnn_features() {
   FeatureConfig f = feature_default_params();
-  f.pad_mode = "reflect";    // librosa < 0.10 padded STFT frames by reflection
-  f.db_multiplier = 20.0;    // dB of the squared mel power, clipped 80 dB below the peak
+  f.pad_mode = "reflect";  // librosa < 0.10 padded STFT frames by reflection
+  f.db_multiplier = 20.0;  // dB of the squared mel power, clipped 80 dB below the peak
   return f;
 }
 
@@ -80,7 +123,8 @@ bool has_dataset(hid_t file, const std::string& name) {
 
 torch::Tensor read_dataset(hid_t file, const std::string& path, const std::string& name,
                            const std::vector<int64_t>& shape) {
-  if (!has_dataset(file, name)) throw Error(ErrorKind::kModelFile, path, "missing dataset '" + name + "'");
+  if (!has_dataset(file, name))
+    throw Error(ErrorKind::kModelFile, path, "missing dataset '" + name + "'");
   const hid_t ds = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
   if (ds < 0) throw Error(ErrorKind::kModelFile, path, "'" + name + "' is not a dataset");
   const hid_t space = H5Dget_space(ds);
@@ -100,7 +144,8 @@ torch::Tensor read_dataset(hid_t file, const std::string& path, const std::strin
                 "dataset '" + name + "' has shape " + str(got) + ", expected " + str(shape));
   }
   torch::Tensor t = torch::empty(shape, torch::kFloat);
-  const herr_t status = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr<float>());
+  const herr_t status =
+      H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr<float>());
   H5Dclose(ds);
   if (status < 0) throw Error(ErrorKind::kModelFile, path, "cannot read dataset '" + name + "'");
   return t;
@@ -110,20 +155,26 @@ torch::Tensor read_dataset(hid_t file, const std::string& path, const std::strin
 
 Model import_keras_crnn(const std::string& h5_path, const std::string& backend_arg) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(h5_path, ec)) throw Error(ErrorKind::kNotFound, h5_path, "no such file");
+  if (!std::filesystem::is_regular_file(h5_path, ec))
+    throw Error(ErrorKind::kNotFound, h5_path, "no such file");
   QuietHdf5 quiet;
-  if (H5Fis_hdf5(h5_path.c_str()) <= 0) throw Error(ErrorKind::kModelFile, h5_path, "not an HDF5 file");
+  if (H5Fis_hdf5(h5_path.c_str()) <= 0)
+    throw Error(ErrorKind::kModelFile, h5_path, "not an HDF5 file");
   H5File file;
   file.id = H5Fopen(h5_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file.id < 0) throw Error(ErrorKind::kModelFile, h5_path, "cannot open HDF5 file (truncated or corrupt?)");
+  if (file.id < 0)
+    throw Error(ErrorKind::kModelFile, h5_path, "cannot open HDF5 file (truncated or corrupt?)");
 
   std::string backend = backend_arg;
   if (backend == "auto") {
-    if (has_dataset(file.id, "conv1/conv1_W")) backend = "theano";
-    else if (has_dataset(file.id, "conv1/conv1_W_1:0")) backend = "tensorflow";
+    if (has_dataset(file.id, "conv1/conv1_W"))
+      backend = "theano";
+    else if (has_dataset(file.id, "conv1/conv1_W_1:0"))
+      backend = "tensorflow";
     else
       throw Error(ErrorKind::kModelFile, h5_path,
-                  "not MusicTaggerCRNN weights: no dataset 'conv1/conv1_W' (theano) or 'conv1/conv1_W_1:0' (tensorflow)");
+                  "not MusicTaggerCRNN weights: no dataset 'conv1/conv1_W' (theano) or "
+                  "'conv1/conv1_W_1:0' (tensorflow)");
   } else if (backend != "theano" && backend != "tensorflow") {
     throw Error(ErrorKind::kInvalidArgument, "", "--backend must be theano, tensorflow or auto");
   }
@@ -133,7 +184,8 @@ Model import_keras_crnn(const std::string& h5_path, const std::string& backend_a
     const bool gru = layer.rfind("gru", 0) == 0;
     return layer + "/" + layer + "_" + w + (tf ? (gru ? ":0" : "_1:0") : "");
   };
-  auto read = [&](const std::string& layer, const std::string& w, const std::vector<int64_t>& shape) {
+  auto read = [&](const std::string& layer, const std::string& w,
+                  const std::vector<int64_t>& shape) {
     return read_dataset(file.id, h5_path, name(layer, w), shape);
   };
 
@@ -141,20 +193,24 @@ Model import_keras_crnn(const std::string& h5_path, const std::string& backend_a
   info.arch = choi_crnn_arch();
   info.features = choi_crnn_features();
   info.classes = choi_msd_tags();
-  info.provenance = {
-      {"origin", "Keunwoo Choi, music-auto_tagging-keras: MusicTaggerCRNN trained on the Million Song Dataset (50 last.fm tags)"},
-      {"paper", "Choi, Fazekas, Sandler, Cho: Convolutional Recurrent Neural Networks for Music Classification, arXiv:1609.04243"},
-      {"licence", "MIT"},
-      {"copyright", "Copyright (c) 2016 Keunwoo Choi"},
-      {"imported_from", std::filesystem::path(h5_path).filename().string()},
-      {"backend", backend}};
+  info.provenance = {{"origin",
+                      "Keunwoo Choi, music-auto_tagging-keras: MusicTaggerCRNN trained on the "
+                      "Million Song Dataset (50 last.fm tags)"},
+                     {"paper",
+                      "Choi, Fazekas, Sandler, Cho: Convolutional Recurrent Neural Networks for "
+                      "Music Classification, arXiv:1609.04243"},
+                     {"licence", "MIT"},
+                     {"copyright", "Copyright (c) 2016 Keunwoo Choi"},
+                     {"imported_from", std::filesystem::path(h5_path).filename().string()},
+                     {"backend", backend}};
   // The licence requires its notice to travel with copies of the weights.
   const auto licence_file = std::filesystem::path(h5_path).parent_path() / "LICENSE.md";
   if (std::filesystem::is_regular_file(licence_file, ec)) {
     std::ifstream in(licence_file);
     info.provenance["licence_text"] = std::string(std::istreambuf_iterator<char>(in), {});
   }
-  info.training = {{"source", "imported Keras weights"}, {"data", "Million Song Dataset, 29.1 s previews"}};
+  info.training = {{"source", "imported Keras weights"},
+                   {"data", "Million Song Dataset, 29.1 s previews"}};
   Model model = make_model(info);
   Crnn& net = model.net;
 
@@ -184,9 +240,13 @@ Model import_keras_crnn(const std::string& h5_path, const std::string& backend_a
     auto gru = net->keras_grus[l]->as<Keras1Gru>();
     const std::string layer = "gru" + std::to_string(l + 1);
     const int64_t H = info.arch.gru_hidden;
-    gru->W.copy_(torch::cat({read(layer, "W_z", {gru_in, H}), read(layer, "W_r", {gru_in, H}), read(layer, "W_h", {gru_in, H})}, 1));
-    gru->U.copy_(torch::cat({read(layer, "U_z", {H, H}), read(layer, "U_r", {H, H}), read(layer, "U_h", {H, H})}, 1));
-    gru->b.copy_(torch::cat({read(layer, "b_z", {H}), read(layer, "b_r", {H}), read(layer, "b_h", {H})}));
+    gru->W.copy_(torch::cat({read(layer, "W_z", {gru_in, H}), read(layer, "W_r", {gru_in, H}),
+                             read(layer, "W_h", {gru_in, H})},
+                            1));
+    gru->U.copy_(torch::cat(
+        {read(layer, "U_z", {H, H}), read(layer, "U_r", {H, H}), read(layer, "U_h", {H, H})}, 1));
+    gru->b.copy_(
+        torch::cat({read(layer, "b_z", {H}), read(layer, "b_r", {H}), read(layer, "b_h", {H})}));
     gru_in = H;
   }
   net->output->weight.copy_(read("output", "W", {info.arch.gru_hidden, 50}).t());

@@ -18,14 +18,16 @@ constexpr const char* kFormatName = "genre-model";
 
 void check_zip_header(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(ErrorKind::kNotFound, path, "no such model file");
+  if (!std::filesystem::exists(path, ec))
+    throw Error(ErrorKind::kNotFound, path, "no such model file");
   if (std::filesystem::is_directory(path, ec))
     throw Error(ErrorKind::kModelFile, path, "is a directory, not a model file");
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   in.read(magic, 4);
   if (!in || std::string(magic, 4) != std::string("PK\x03\x04", 4))
-    throw Error(ErrorKind::kModelFile, path, "not a genre model file (it is not a LibTorch archive)");
+    throw Error(ErrorKind::kModelFile, path,
+                "not a genre model file (it is not a LibTorch archive)");
 }
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
@@ -48,14 +50,16 @@ nlohmann::json read_metadata(torch::serialize::InputArchive& archive, const std:
   try {
     meta = nlohmann::json::parse(value.toStringRef());
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kModelFile, path, std::string("metadata is not valid JSON: ") + e.what());
+    throw Error(ErrorKind::kModelFile, path,
+                std::string("metadata is not valid JSON: ") + e.what());
   }
   if (meta.value("format", std::string()) != kFormatName)
     throw Error(ErrorKind::kModelFile, path, "not a genre model file (wrong format tag)");
   if (meta.value("version", 0) > kModelFileVersion)
     throw Error(ErrorKind::kModelFile, path,
                 "model file version " + std::to_string(meta.value("version", 0)) +
-                    " is newer than this genre understands (" + std::to_string(kModelFileVersion) + ")");
+                    " is newer than this genre understands (" + std::to_string(kModelFileVersion) +
+                    ")");
   return meta;
 }
 
@@ -84,10 +88,10 @@ ModelInfo info_from_metadata(const nlohmann::json& meta, const std::string& path
 }  // namespace
 
 nlohmann::json model_metadata(const ModelInfo& info) {
-  return {{"format", kFormatName},       {"version", kModelFileVersion},
-          {"arch", info.arch},           {"features", info.features},
-          {"classes", info.classes},     {"training", info.training},
-          {"provenance", info.provenance}};
+  return {
+      {"format", kFormatName},        {"version", kModelFileVersion}, {"arch", info.arch},
+      {"features", info.features},    {"classes", info.classes},      {"training", info.training},
+      {"provenance", info.provenance}};
 }
 
 Model make_model(const ModelInfo& info) {
@@ -116,14 +120,17 @@ Model load_model(const std::string& path, torch::Device device) {
   m.net = Crnn(m.info.arch);
   // LibTorch's loader replaces tensors whatever their shape, so check the shapes ourselves.
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
-  for (const auto& p : m.net->named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
-  for (const auto& b : m.net->named_buffers()) expected.emplace_back(b.key(), b.value().sizes().vec());
+  for (const auto& p : m.net->named_parameters())
+    expected.emplace_back(p.key(), p.value().sizes().vec());
+  for (const auto& b : m.net->named_buffers())
+    expected.emplace_back(b.key(), b.value().sizes().vec());
   try {
     torch::serialize::InputArchive net_archive;
     archive.read("net", net_archive);
     m.net->load(net_archive);
   } catch (const c10::Error& e) {
-    throw Error(ErrorKind::kModelFile, path, "weights do not match the stored architecture (missing tensors)");
+    throw Error(ErrorKind::kModelFile, path,
+                "weights do not match the stored architecture (missing tensors)");
   }
   auto params = m.net->named_parameters();
   auto buffers = m.net->named_buffers();
@@ -131,7 +138,8 @@ Model load_model(const std::string& path, torch::Device device) {
     const torch::Tensor* t = params.find(name);
     if (!t) t = buffers.find(name);
     if (!t || t->sizes().vec() != shape)
-      throw Error(ErrorKind::kModelFile, path, "weight '" + name + "' does not match the stored architecture");
+      throw Error(ErrorKind::kModelFile, path,
+                  "weight '" + name + "' does not match the stored architecture");
   }
   m.net->to(device);
   m.net->eval();
@@ -145,7 +153,8 @@ nlohmann::json read_model_metadata(const std::string& path) {
 
 void export_state_dict(const Model& model, const std::string& path) {
   c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& p : model.net->named_parameters()) dict.insert(p.key(), p.value().detach().cpu());
+  for (const auto& p : model.net->named_parameters())
+    dict.insert(p.key(), p.value().detach().cpu());
   for (const auto& b : model.net->named_buffers()) dict.insert(b.key(), b.value().detach().cpu());
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   write_file_atomically(path, [&](std::ostream& out) {
@@ -180,7 +189,8 @@ int transfer_weights(Model& to, const Model& from, bool freeze_conv) {
   }
   if (freeze_conv) {
     for (auto& p : to.net->named_parameters())
-      if (p.key().rfind("blocks.", 0) == 0 || p.key().rfind("input_bn.", 0) == 0) p.value().set_requires_grad(false);
+      if (p.key().rfind("blocks.", 0) == 0 || p.key().rfind("input_bn.", 0) == 0)
+        p.value().set_requires_grad(false);
   }
   return copied;
 }

@@ -11,11 +11,13 @@ namespace genre {
 
 std::vector<std::pair<std::string, float>> top_labels(const std::vector<float>& probabilities,
                                                       const std::vector<std::string>& classes,
-                                                      const OutputOptions& options, bool multi_label) {
+                                                      const OutputOptions& options,
+                                                      bool multi_label) {
   std::vector<std::size_t> order(probabilities.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return probabilities[a] > probabilities[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return probabilities[a] > probabilities[b];
+  });
   std::vector<std::pair<std::string, float>> out;
   for (std::size_t i = 0; i < order.size() && static_cast<int>(out.size()) < options.top_k; ++i) {
     if (multi_label && options.threshold > 0 && probabilities[order[i]] < options.threshold) break;
@@ -24,7 +26,8 @@ std::vector<std::pair<std::string, float>> top_labels(const std::vector<float>& 
   return out;
 }
 
-nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model, const OutputOptions& options) {
+nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model,
+                                 const OutputOptions& options) {
   nlohmann::json j = {{"version", kPredictionSchemaVersion}, {"input", p.input}, {"ok", p.ok()}};
   if (!p.ok()) {
     j["error"] = {{"kind", p.error_kind}, {"message", p.error}};
@@ -50,8 +53,10 @@ nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model, co
                       {"label", model.classes[best]},
                       {"probabilities", probs}});
     }
-    j["segments"] = {{"window_seconds", p.window_seconds}, {"hop_seconds", p.hop_seconds},
-                     {"classes", model.classes}, {"windows", segs}};
+    j["segments"] = {{"window_seconds", p.window_seconds},
+                     {"hop_seconds", p.hop_seconds},
+                     {"classes", model.classes},
+                     {"windows", segs}};
   }
   return j;
 }
@@ -59,9 +64,10 @@ nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model, co
 nlohmann::json prediction_document_header(const ModelInfo& model, const std::string& model_path) {
   return {{"schema", "genre.predictions"},
           {"version", kPredictionSchemaVersion},
-          {"model", {{"path", model_path},
-                     {"classes", model.classes},
-                     {"mode", output_mode_name(model.arch.mode)}}}};
+          {"model",
+           {{"path", model_path},
+            {"classes", model.classes},
+            {"mode", output_mode_name(model.arch.mode)}}}};
 }
 
 namespace {
@@ -84,14 +90,17 @@ std::string clock(double seconds) {
 
 std::string csv_header(const OutputOptions& options) {
   std::string h = "input,ok";
-  for (int k = 1; k <= options.top_k; ++k) h += ",label_" + std::to_string(k) + ",probability_" + std::to_string(k);
+  for (int k = 1; k <= options.top_k; ++k)
+    h += ",label_" + std::to_string(k) + ",probability_" + std::to_string(k);
   return h + ",error\n";
 }
 
 std::string csv_row(const Prediction& p, const ModelInfo& model, const OutputOptions& options) {
   std::string row = csv_escape(p.input) + "," + (p.ok() ? "true" : "false");
   std::vector<std::pair<std::string, float>> top;
-  if (p.ok()) top = top_labels(p.probabilities, model.classes, options, model.arch.mode == OutputMode::kMultiLabel);
+  if (p.ok())
+    top = top_labels(p.probabilities, model.classes, options,
+                     model.arch.mode == OutputMode::kMultiLabel);
   for (int k = 0; k < options.top_k; ++k) {
     if (k < static_cast<int>(top.size())) {
       char prob[32];
@@ -132,14 +141,17 @@ std::string table_row(const Prediction& p, const ModelInfo& model, const OutputO
 }
 
 void plot_segments(const Prediction& p, const ModelInfo& model, const std::string& path) {
-  std::vector<std::vector<double>> values(model.classes.size(), std::vector<double>(p.segment_starts.size()));
+  std::vector<std::vector<double>> values(model.classes.size(),
+                                          std::vector<double>(p.segment_starts.size()));
   std::vector<std::string> times;
   for (std::size_t w = 0; w < p.segment_starts.size(); ++w) {
     times.push_back(clock(p.segment_starts[w]));
-    for (std::size_t c = 0; c < model.classes.size(); ++c) values[c][w] = p.segment_probabilities[w][c];
+    for (std::size_t c = 0; c < model.classes.size(); ++c)
+      values[c][w] = p.segment_probabilities[w][c];
   }
-  plot_heatmap(path, "genre over time: " + std::filesystem::path(p.input).filename().string(), values,
-               model.classes, times, "genre", "window start (m:ss)", p.segment_starts.size() <= 20, 1.0);
+  plot_heatmap(path, "genre over time: " + std::filesystem::path(p.input).filename().string(),
+               values, model.classes, times, "genre", "window start (m:ss)",
+               p.segment_starts.size() <= 20, 1.0);
 }
 
 }  // namespace genre

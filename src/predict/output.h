@@ -21,10 +21,12 @@ struct OutputOptions {
 // Labels to show: the top-k by probability (multi-label: also >= threshold).
 std::vector<std::pair<std::string, float>> top_labels(const std::vector<float>& probabilities,
                                                       const std::vector<std::string>& classes,
-                                                      const OutputOptions& options, bool multi_label);
+                                                      const OutputOptions& options,
+                                                      bool multi_label);
 
 // One JSON object per input (the JSONL line / an element of the JSON "predictions" array).
-nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model, const OutputOptions& options);
+nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model,
+                                 const OutputOptions& options);
 
 // The JSON document header: schema, version, model description.
 nlohmann::json prediction_document_header(const ModelInfo& model, const std::string& model_path);

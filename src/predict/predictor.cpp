@@ -23,7 +23,8 @@ PredictParams predict_default_params() { return PredictParams{}; }
 
 Predictor::Predictor(Model model, PredictParams params)
     : model_(std::move(model)), params_(params), device_(resolve_device(params.device)) {
-  if (params_.batch_size < 1) throw Error(ErrorKind::kInvalidArgument, "", "batch size must be >= 1");
+  if (params_.batch_size < 1)
+    throw Error(ErrorKind::kInvalidArgument, "", "batch size must be >= 1");
   model_.net->to(device_);
   model_.net->eval();
 }
@@ -62,7 +63,8 @@ void Predictor::run(const std::vector<std::string>& inputs,
       std::size_t i;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [&] { return next_claim >= inputs.size() || next_claim < next_emit + window; });
+        cv.wait(lock,
+                [&] { return next_claim >= inputs.size() || next_claim < next_emit + window; });
         if (next_claim >= inputs.size()) return;
         i = next_claim++;
       }
@@ -77,7 +79,8 @@ void Predictor::run(const std::vector<std::string>& inputs,
         }
         if (item.logmel.n_mels != model_.info.arch.n_mels)
           throw Error(ErrorKind::kUnsupportedFormat, inputs[i],
-                      "has " + std::to_string(item.logmel.n_mels) + " mel bins; the model expects " +
+                      "has " + std::to_string(item.logmel.n_mels) +
+                          " mel bins; the model expects " +
                           std::to_string(model_.info.arch.n_mels));
         item.result.seconds = item.valid_frames * fc.seconds_per_frame();
       } catch (const Error& e) {
@@ -116,8 +119,10 @@ void Predictor::run(const std::vector<std::string>& inputs,
         if (group.empty()) return;
         std::vector<const Spectrogram*> specs;
         std::vector<int> valid;
-        for (auto g : group) specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
-        const torch::Tensor probs = track_probabilities(model_, specs, valid, params_.batch_size, device_);
+        for (auto g : group)
+          specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
+        const torch::Tensor probs =
+            track_probabilities(model_, specs, valid, params_.batch_size, device_);
         for (std::size_t j = 0; j < group.size(); ++j) {
           const float* row = probs[j].data_ptr<float>();
           batch[group[j]].result.probabilities.assign(row, row + probs.size(1));
@@ -128,10 +133,14 @@ void Predictor::run(const std::vector<std::string>& inputs,
         Item& item = batch[b];
         if (!item.result.ok()) continue;
         if (params_.segments) {
-          const int window_frames = model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
-          const int hop = params_.segment_hop_seconds > 0
-                              ? std::max(1, static_cast<int>(params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
-                              : std::max(1, window_frames / 2);
+          const int window_frames = model_.info.arch.input_frames > 0
+                                        ? model_.info.arch.input_frames
+                                        : fc.excerpt_frames();
+          const int hop =
+              params_.segment_hop_seconds > 0
+                  ? std::max(1, static_cast<int>(
+                                    params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
+                  : std::max(1, window_frames / 2);
           std::vector<int> offsets;
           const torch::Tensor probs =
               window_probabilities(model_, item.logmel, hop, params_.batch_size, device_, &offsets);
@@ -143,9 +152,11 @@ void Predictor::run(const std::vector<std::string>& inputs,
             item.result.segment_probabilities.emplace_back(row, row + probs.size(1));
           }
           const torch::Tensor mean = probs.mean(0);
-          item.result.probabilities.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+          item.result.probabilities.assign(mean.data_ptr<float>(),
+                                           mean.data_ptr<float>() + mean.numel());
         } else {
-          if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames) flush_group();
+          if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames)
+            flush_group();
           group.push_back(b);
         }
       }

@@ -15,7 +15,7 @@ struct PredictParams {
   int jobs = 0;                 // decode/feature threads (<= 0: all cores)
   int threads = 0;              // LibTorch threads (<= 0: all cores)
   std::string device = "auto";  // auto | cpu | cuda
-  bool segments = false;        // genre over time: the model on successive windows of the whole track
+  bool segments = false;  // genre over time: the model on successive windows of the whole track
   double segment_hop_seconds = 0;  // 0: half a window
 };
 
@@ -23,7 +23,7 @@ PredictParams predict_default_params();
 
 struct Prediction {
   std::string input;
-  std::string error, error_kind;  // empty when ok
+  std::string error, error_kind;     // empty when ok
   std::vector<float> probabilities;  // track level, one per class
   double seconds = 0;                // audio analysed (excerpt or whole track)
   // With segments: window start times and per-window probabilities.
@@ -39,7 +39,8 @@ class Predictor {
 
   // Calls on_result once per input, in input order. Inputs ending in .npy are log-mel arrays
   // (as `genre features` writes them, or shaped 1x1xMxT) and skip the audio front end.
-  void run(const std::vector<std::string>& inputs, const std::function<void(std::size_t, Prediction&)>& on_result);
+  void run(const std::vector<std::string>& inputs,
+           const std::function<void(std::size_t, Prediction&)>& on_result);
 
   const Model& model() const { return model_; }
 

@@ -14,11 +14,13 @@ std::pair<int, int> parse_shard(const std::string& text) {
   if (!std::regex_match(text, m, std::regex(R"((\d+)/(\d+))")))
     throw Error(ErrorKind::kInvalidArgument, "", "--shard must look like I/N, e.g. 2/8");
   const int i = std::stoi(m[1]), n = std::stoi(m[2]);
-  if (n < 1 || i < 1 || i > n) throw Error(ErrorKind::kInvalidArgument, "", "--shard I/N needs 1 <= I <= N");
+  if (n < 1 || i < 1 || i > n)
+    throw Error(ErrorKind::kInvalidArgument, "", "--shard I/N needs 1 <= I <= N");
   return {i, n};
 }
 
-std::vector<std::string> select_shard(const std::vector<std::string>& inputs, int index, int count) {
+std::vector<std::string> select_shard(const std::vector<std::string>& inputs, int index,
+                                      int count) {
   std::vector<std::string> out;
   for (const auto& s : inputs) {
     std::uint64_t h = 1469598103934665603ull;
@@ -51,7 +53,8 @@ std::set<std::string> repair_jsonl_and_list_inputs(const std::string& path) {
       pos = next;
     }
   }
-  if (good_bytes != std::filesystem::file_size(path, ec)) std::filesystem::resize_file(path, good_bytes, ec);
+  if (good_bytes != std::filesystem::file_size(path, ec))
+    std::filesystem::resize_file(path, good_bytes, ec);
   if (ec) throw Error(ErrorKind::kIo, path, "cannot repair: " + ec.message());
   return done;
 }

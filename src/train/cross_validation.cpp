@@ -12,17 +12,23 @@ namespace genre {
 nlohmann::json CvResult::to_json() const {
   nlohmann::json folds = nlohmann::json::array();
   for (std::size_t k = 0; k < fold_reports.size(); ++k)
-    folds.push_back({{"fold", k}, {"accuracy", fold_accuracy[k]}, {"tracks", fold_reports[k].total},
+    folds.push_back({{"fold", k},
+                     {"accuracy", fold_accuracy[k]},
+                     {"tracks", fold_reports[k].total},
                      {"macro_f1", fold_reports[k].macro_f1}});
-  return {{"mean_accuracy", mean_accuracy}, {"std_accuracy", std_accuracy}, {"folds", folds},
-          {"pooled", report_to_json(pooled)}, {"seconds", seconds}};
+  return {{"mean_accuracy", mean_accuracy},
+          {"std_accuracy", std_accuracy},
+          {"folds", folds},
+          {"pooled", report_to_json(pooled)},
+          {"seconds", seconds}};
 }
 
 CvResult cross_validate(const PreparedData& data, const PreparedData* extra, const ModelInfo& base,
                         const CvParams& params, const std::function<void(int, double)>& on_fold) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int> fold_of = stratified_folds(data.dataset, params.folds, params.train.seed);
-  const std::vector<Example> extra_examples = extra ? extra->select(extra->all_indices()) : std::vector<Example>{};
+  const std::vector<Example> extra_examples =
+      extra ? extra->select(extra->all_indices()) : std::vector<Example>{};
   CvResult result;
   // With frozen layers the frozen part is the same in every fold: run it once per track.
   const bool frozen = params.init && (params.freeze_conv || params.linear_probe);
@@ -35,18 +41,21 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
     Model probe = make_model(base);
     transfer_weights(probe, *params.init, false);
     const torch::Device device = resolve_device(params.train.device);
-    const auto cached = frozen_inputs(probe, data.select(usable), freeze, params.train.batch_size, device);
+    const auto cached =
+        frozen_inputs(probe, data.select(usable), freeze, params.train.batch_size, device);
     for (std::size_t j = 0; j < usable.size(); ++j) data_inputs[usable[j]] = cached[j];
     if (!extra_examples.empty())
       extra_inputs = frozen_inputs(probe, extra_examples, freeze, params.train.batch_size, device);
   }
   for (int k = 0; k < params.folds; ++k) {
     std::vector<std::size_t> train_idx, test_idx;
-    for (std::size_t i = 0; i < fold_of.size(); ++i) (fold_of[i] == k ? test_idx : train_idx).push_back(i);
+    for (std::size_t i = 0; i < fold_of.size(); ++i)
+      (fold_of[i] == k ? test_idx : train_idx).push_back(i);
     std::vector<Example> train_set = data.select(train_idx);
     train_set.insert(train_set.end(), extra_examples.begin(), extra_examples.end());
     const std::vector<Example> test_set = data.select(test_idx);
-    if (test_set.empty()) throw Error(ErrorKind::kData, "", "fold " + std::to_string(k) + " has no readable track");
+    if (test_set.empty())
+      throw Error(ErrorKind::kData, "", "fold " + std::to_string(k) + " has no readable track");
 
     torch::manual_seed(params.train.seed + k);
     Model model = make_model(base);
@@ -70,10 +79,12 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
         if (data.examples[i].logmel) test_inputs.push_back(data_inputs[i]);
       train_frozen(model, train_inputs, train_set, freeze, tp);
       const torch::Tensor probs = frozen_probabilities(model, test_inputs, freeze);
-      for (int64_t i = 0; i < probs.size(0); ++i) predicted.push_back(static_cast<int>(probs[i].argmax().item<int64_t>()));
+      for (int64_t i = 0; i < probs.size(0); ++i)
+        predicted.push_back(static_cast<int>(probs[i].argmax().item<int64_t>()));
     } else {
       train(model, train_set, {}, tp);
-      predicted = evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device)).predicted;
+      predicted =
+          evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device)).predicted;
     }
     result.fold_reports.push_back(classification_report(truth, predicted, base.classes));
     result.fold_accuracy.push_back(result.fold_reports.back().accuracy);
@@ -82,7 +93,8 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
   double sum = 0, sq = 0;
   for (double a : result.fold_accuracy) sum += a;
   result.mean_accuracy = sum / params.folds;
-  for (double a : result.fold_accuracy) sq += (a - result.mean_accuracy) * (a - result.mean_accuracy);
+  for (double a : result.fold_accuracy)
+    sq += (a - result.mean_accuracy) * (a - result.mean_accuracy);
   result.std_accuracy = std::sqrt(sq / params.folds);  // population std over folds
   result.pooled = pool_reports(result.fold_reports);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -16,7 +16,7 @@ struct CvParams {
   TrainParams train = train_default_params();  // train.seed also seeds the fold assignment
   const Model* init = nullptr;                 // transfer learning: start each fold from this model
   bool freeze_conv = false;
-  bool linear_probe = false;                   // with init: train only the output layer
+  bool linear_probe = false;  // with init: train only the output layer
 };
 
 struct CvResult {

@@ -19,8 +19,8 @@ torch::Tensor head(Model& model, const torch::Tensor& x, Freeze freeze) {
 
 }  // namespace
 
-std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example>& examples, Freeze freeze,
-                                         int batch_size, torch::Device device) {
+std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example>& examples,
+                                         Freeze freeze, int batch_size, torch::Device device) {
   torch::InferenceMode guard;
   model.net->eval();
   model.net->to(device);
@@ -38,7 +38,8 @@ std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example
       const std::size_t n = std::min<std::size_t>(batch_size, offsets.size() - start);
       torch::Tensor batch = torch::empty({static_cast<int64_t>(n), 1, n_mels, length});
       for (std::size_t b = 0; b < n; ++b)
-        copy_crop(s, offsets[start + b], length, batch.data_ptr<float>() + b * static_cast<std::size_t>(n_mels) * length);
+        copy_crop(s, offsets[start + b], length,
+                  batch.data_ptr<float>() + b * static_cast<std::size_t>(n_mels) * length);
       torch::Tensor seq = model.net->conv_sequence(batch.to(device));
       if (freeze == Freeze::kAllButOutput) seq = model.net->recurrent(seq);
       parts.push_back(seq.to(torch::kCPU));
@@ -49,8 +50,9 @@ std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example
   return out;
 }
 
-TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs, const std::vector<Example>& examples,
-                         Freeze freeze, const TrainParams& p) {
+TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
+                         const std::vector<Example>& examples, Freeze freeze,
+                         const TrainParams& p) {
   if (inputs.empty() || inputs.size() != examples.size())
     throw Error(ErrorKind::kData, "", "frozen training needs one cached input per example");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
@@ -58,7 +60,8 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
   std::vector<torch::Tensor> trainable;
   for (auto& param : model.net->named_parameters()) {
     const bool is_head = param.key().rfind("output.", 0) == 0 ||
-                         (freeze == Freeze::kConv && (param.key().rfind("gru.", 0) == 0 || param.key().rfind("keras_grus.", 0) == 0));
+                         (freeze == Freeze::kConv && (param.key().rfind("gru.", 0) == 0 ||
+                                                      param.key().rfind("keras_grus.", 0) == 0));
     param.value().set_requires_grad(is_head);
     if (is_head) trainable.push_back(param.value());
   }
@@ -66,10 +69,12 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
   if (p.balance_classes) {
     std::vector<int> counts(C, 0);
     for (const auto& e : examples) ++counts[e.labels.at(0)];
-    for (int c = 0; c < C; ++c) class_weight[c] = counts[c] ? static_cast<float>(examples.size()) / (C * counts[c]) : 0.0f;
+    for (int c = 0; c < C; ++c)
+      class_weight[c] = counts[c] ? static_cast<float>(examples.size()) / (C * counts[c]) : 0.0f;
   }
   const torch::Tensor weights = torch::tensor(class_weight);
-  torch::optim::Adam optimizer(trainable, torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
+  torch::optim::Adam optimizer(trainable,
+                               torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
   TrainResult result;
   const auto start = std::chrono::steady_clock::now();
   for (int epoch = 1; epoch <= p.epochs; ++epoch) {
@@ -108,8 +113,9 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
     stats.lr = p.lr;
     result.history.push_back(stats);
     if (!p.quiet)
-      std::fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f (frozen %s)\n", epoch, p.epochs, stats.train_loss,
-                   stats.train_accuracy, freeze == Freeze::kConv ? "conv" : "all but output");
+      std::fprintf(stderr, "epoch %3d/%d  loss %.4f  acc %.3f (frozen %s)\n", epoch, p.epochs,
+                   stats.train_loss, stats.train_accuracy,
+                   freeze == Freeze::kConv ? "conv" : "all but output");
   }
   for (auto& param : model.net->parameters()) param.set_requires_grad(true);
   model.net->eval();
@@ -119,14 +125,16 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
   return result;
 }
 
-torch::Tensor frozen_probabilities(Model& model, const std::vector<torch::Tensor>& inputs, Freeze freeze) {
+torch::Tensor frozen_probabilities(Model& model, const std::vector<torch::Tensor>& inputs,
+                                   Freeze freeze) {
   torch::InferenceMode guard;
   model.net->eval();
   std::vector<torch::Tensor> rows;
   for (const auto& views : inputs) {
     const torch::Tensor logits = head(model, views, freeze);
-    const torch::Tensor p = model.info.arch.mode == OutputMode::kMultiLabel ? torch::sigmoid(logits)
-                                                                           : torch::softmax(logits, 1);
+    const torch::Tensor p = model.info.arch.mode == OutputMode::kMultiLabel
+                                ? torch::sigmoid(logits)
+                                : torch::softmax(logits, 1);
     rows.push_back(p.mean(0));
   }
   return torch::stack(rows);

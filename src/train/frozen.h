@@ -13,21 +13,23 @@
 namespace genre {
 
 enum class Freeze {
-  kConv,           // input norm + conv blocks frozen; GRUs and output layer trained
-  kAllButOutput,   // linear probe: only the output layer is trained
+  kConv,          // input norm + conv blocks frozen; GRUs and output layer trained
+  kAllButOutput,  // linear probe: only the output layer is trained
 };
 
 // Per example: the frozen part's output for each of the model's excerpt windows (crop_offsets):
 // [windows, T', C] conv sequences (kConv) or [windows, H] embeddings (kAllButOutput).
-std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example>& examples, Freeze freeze,
-                                         int batch_size, torch::Device device);
+std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example>& examples,
+                                         Freeze freeze, int batch_size, torch::Device device);
 
 // Trains the head on cached inputs (one random window per example and epoch). Adam with the
 // params' lr, weight decay, batch size, epochs, class balancing and seed; the last epoch is kept.
-TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs, const std::vector<Example>& examples,
-                         Freeze freeze, const TrainParams& params);
+TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
+                         const std::vector<Example>& examples, Freeze freeze,
+                         const TrainParams& params);
 
 // Track probabilities [N, classes] from cached inputs (mean over each example's windows).
-torch::Tensor frozen_probabilities(Model& model, const std::vector<torch::Tensor>& inputs, Freeze freeze);
+torch::Tensor frozen_probabilities(Model& model, const std::vector<torch::Tensor>& inputs,
+                                   Freeze freeze);
 
 }  // namespace genre

@@ -41,7 +41,8 @@ void compute_scores(ClassificationReport& r) {
 
 }  // namespace
 
-ClassificationReport classification_report(const std::vector<int>& truth, const std::vector<int>& predicted,
+ClassificationReport classification_report(const std::vector<int>& truth,
+                                           const std::vector<int>& predicted,
                                            const std::vector<std::string>& classes) {
   if (truth.size() != predicted.size())
     throw Error(ErrorKind::kInvalidArgument, "", "truth and predictions differ in length");
@@ -63,7 +64,8 @@ ClassificationReport pool_reports(const std::vector<ClassificationReport>& repor
   ClassificationReport r = reports[0];
   for (std::size_t k = 1; k < reports.size(); ++k)
     for (std::size_t t = 0; t < r.classes.size(); ++t)
-      for (std::size_t p = 0; p < r.classes.size(); ++p) r.confusion[t][p] += reports[k].confusion[t][p];
+      for (std::size_t p = 0; p < r.classes.size(); ++p)
+        r.confusion[t][p] += reports[k].confusion[t][p];
   compute_scores(r);
   return r;
 }
@@ -71,13 +73,15 @@ ClassificationReport pool_reports(const std::vector<ClassificationReport>& repor
 std::string format_report(const ClassificationReport& r) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "accuracy %.4f   macro F1 %.4f   (%d tracks)\n\n", r.accuracy, r.macro_f1, r.total);
+  std::snprintf(line, sizeof line, "accuracy %.4f   macro F1 %.4f   (%d tracks)\n\n", r.accuracy,
+                r.macro_f1, r.total);
   out << line;
-  std::snprintf(line, sizeof line, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+  std::snprintf(line, sizeof line, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1",
+                "support");
   out << line;
   for (std::size_t c = 0; c < r.classes.size(); ++c) {
-    std::snprintf(line, sizeof line, "%-14s %9.3f %9.3f %9.3f %8d\n", r.classes[c].c_str(), r.precision[c],
-                  r.recall[c], r.f1[c], r.support[c]);
+    std::snprintf(line, sizeof line, "%-14s %9.3f %9.3f %9.3f %8d\n", r.classes[c].c_str(),
+                  r.precision[c], r.recall[c], r.f1[c], r.support[c]);
     out << line;
   }
   out << "\nconfusion matrix (rows: true, columns: predicted)\n";
@@ -103,17 +107,22 @@ std::string format_report(const ClassificationReport& r) {
 nlohmann::json report_to_json(const ClassificationReport& r) {
   nlohmann::json per_class = nlohmann::json::object();
   for (std::size_t c = 0; c < r.classes.size(); ++c)
-    per_class[r.classes[c]] = {{"precision", r.precision[c]}, {"recall", r.recall[c]}, {"f1", r.f1[c]},
+    per_class[r.classes[c]] = {{"precision", r.precision[c]},
+                               {"recall", r.recall[c]},
+                               {"f1", r.f1[c]},
                                {"support", r.support[c]}};
   return {{"accuracy", r.accuracy}, {"macro_f1", r.macro_f1}, {"tracks", r.total},
           {"classes", r.classes},   {"per_class", per_class}, {"confusion_matrix", r.confusion}};
 }
 
-void plot_confusion_matrix(const ClassificationReport& r, const std::string& path, const std::string& title) {
+void plot_confusion_matrix(const ClassificationReport& r, const std::string& path,
+                           const std::string& title) {
   std::vector<std::vector<double>> values(r.classes.size());
-  for (std::size_t t = 0; t < r.classes.size(); ++t) values[t].assign(r.confusion[t].begin(), r.confusion[t].end());
+  for (std::size_t t = 0; t < r.classes.size(); ++t)
+    values[t].assign(r.confusion[t].begin(), r.confusion[t].end());
   char subtitle[128];
-  std::snprintf(subtitle, sizeof subtitle, "%s (accuracy %.3f, macro F1 %.3f)", title.c_str(), r.accuracy, r.macro_f1);
+  std::snprintf(subtitle, sizeof subtitle, "%s (accuracy %.3f, macro F1 %.3f)", title.c_str(),
+                r.accuracy, r.macro_f1);
   plot_heatmap(path, subtitle, values, r.classes, r.classes, "true", "predicted", true);
 }
 

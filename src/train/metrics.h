@@ -17,7 +17,8 @@ struct ClassificationReport {
 };
 
 // truth and predicted are class indices of the same length.
-ClassificationReport classification_report(const std::vector<int>& truth, const std::vector<int>& predicted,
+ClassificationReport classification_report(const std::vector<int>& truth,
+                                           const std::vector<int>& predicted,
                                            const std::vector<std::string>& classes);
 
 // Merges the counts of several reports (pooled cross-validation) and recomputes the scores.
@@ -27,6 +28,7 @@ ClassificationReport pool_reports(const std::vector<ClassificationReport>& repor
 std::string format_report(const ClassificationReport& report);
 nlohmann::json report_to_json(const ClassificationReport& report);
 // A confusion-matrix picture (.png or .svg).
-void plot_confusion_matrix(const ClassificationReport& report, const std::string& path, const std::string& title);
+void plot_confusion_matrix(const ClassificationReport& report, const std::string& path,
+                           const std::string& title);
 
 }  // namespace genre

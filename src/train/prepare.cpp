@@ -19,7 +19,8 @@ std::vector<std::size_t> PreparedData::all_indices() const {
   return v;
 }
 
-SplitSpec SplitSpec::parse(const std::string& text, std::uint64_t seed, double valid_fraction, double test_fraction) {
+SplitSpec SplitSpec::parse(const std::string& text, std::uint64_t seed, double valid_fraction,
+                           double test_fraction) {
   SplitSpec s;
   s.seed = seed;
   s.valid_fraction = valid_fraction;
@@ -34,13 +35,17 @@ SplitSpec SplitSpec::parse(const std::string& text, std::uint64_t seed, double v
                 "--split must be auto, random, manifest, none or a directory of split lists");
   }
   if (valid_fraction < 0 || test_fraction < 0 || valid_fraction + test_fraction >= 1)
-    throw Error(ErrorKind::kInvalidArgument, "", "split fractions must be >= 0 and sum to less than 1");
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "split fractions must be >= 0 and sum to less than 1");
   return s;
 }
 
 nlohmann::json SplitSpec::to_json() const {
-  return {{"kind", kind}, {"lists_dir", lists_dir}, {"valid_fraction", valid_fraction},
-          {"test_fraction", test_fraction}, {"seed", seed}};
+  return {{"kind", kind},
+          {"lists_dir", lists_dir},
+          {"valid_fraction", valid_fraction},
+          {"test_fraction", test_fraction},
+          {"seed", seed}};
 }
 
 SplitSpec SplitSpec::from_json(const nlohmann::json& j) {
@@ -66,7 +71,8 @@ std::string apply_split(Dataset& dataset, const SplitSpec& spec) {
     report = "split lists " + spec.lists_dir + ": " + std::to_string(r.matched) + " of " +
              std::to_string(r.listed) + " listed tracks found";
     if (!r.missing.empty()) {
-      report += ", " + std::to_string(r.missing.size()) + " missing (e.g. " + r.missing.front() + ")";
+      report +=
+          ", " + std::to_string(r.missing.size()) + " missing (e.g. " + r.missing.front() + ")";
     }
     std::size_t unlisted = 0;
     for (const auto& t : dataset.tracks) unlisted += t.split.empty();
@@ -87,7 +93,8 @@ std::string apply_split(Dataset& dataset, const SplitSpec& spec) {
 }
 
 PreparedData prepare_data(const std::string& path, const std::vector<std::string>& classes,
-                          const FeatureConfig& config, const FeatureCache& cache, int threads, bool quiet) {
+                          const FeatureConfig& config, const FeatureCache& cache, int threads,
+                          bool quiet) {
   PreparedData d;
   d.dataset = load_dataset(path, classes);
   std::vector<std::string> paths;

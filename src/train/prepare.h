@@ -32,7 +32,8 @@ struct SplitSpec {
 
   // "auto": manifest splits if the manifest has them, else random.
   // Parses "random", "manifest", "none", "auto" or a directory of split lists.
-  static SplitSpec parse(const std::string& text, std::uint64_t seed, double valid_fraction, double test_fraction);
+  static SplitSpec parse(const std::string& text, std::uint64_t seed, double valid_fraction,
+                         double test_fraction);
   nlohmann::json to_json() const;
   static SplitSpec from_json(const nlohmann::json& j);
 };
@@ -42,6 +43,7 @@ std::string apply_split(Dataset& dataset, const SplitSpec& spec);
 
 // Loads the dataset and its features (parallel, cached, with progress).
 PreparedData prepare_data(const std::string& path, const std::vector<std::string>& classes,
-                          const FeatureConfig& config, const FeatureCache& cache, int threads, bool quiet);
+                          const FeatureConfig& config, const FeatureCache& cache, int threads,
+                          bool quiet);
 
 }  // namespace genre

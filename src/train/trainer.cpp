@@ -17,9 +17,15 @@ namespace genre {
 TrainParams train_default_params() { return TrainParams{}; }
 
 void to_json(nlohmann::json& j, const EpochStats& s) {
-  j = {{"epoch", s.epoch},       {"train_loss", s.train_loss}, {"train_accuracy", s.train_accuracy},
-       {"valid_loss", s.valid_loss}, {"valid_score", s.valid_score}, {"lr", s.lr},
-       {"samples_per_second", s.samples_per_second}, {"seconds", s.seconds}, {"best", s.best}};
+  j = {{"epoch", s.epoch},
+       {"train_loss", s.train_loss},
+       {"train_accuracy", s.train_accuracy},
+       {"valid_loss", s.valid_loss},
+       {"valid_score", s.valid_score},
+       {"lr", s.lr},
+       {"samples_per_second", s.samples_per_second},
+       {"seconds", s.seconds},
+       {"best", s.best}};
 }
 
 static void from_json(const nlohmann::json& j, EpochStats& s) {
@@ -50,8 +56,10 @@ void restore(Crnn& net, const WeightMap& w) {
   auto params = net->named_parameters();
   auto buffers = net->named_buffers();
   for (const auto& [name, t] : w) {
-    if (auto* p = params.find(name)) p->copy_(t);
-    else if (auto* b = buffers.find(name)) b->copy_(t);
+    if (auto* p = params.find(name))
+      p->copy_(t);
+    else if (auto* b = buffers.find(name))
+      b->copy_(t);
   }
 }
 
@@ -111,7 +119,8 @@ Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>
       for (int m = 0; m < p.freq_masks; ++m) {
         const int w = std::uniform_int_distribution<int>(0, p.freq_mask_width)(rng);
         const int s = std::uniform_int_distribution<int>(0, std::max(0, n_mels - w))(rng);
-        for (int f = s; f < s + w && f < n_mels; ++f) std::fill(dst + f * length, dst + (f + 1) * length, fill);
+        for (int f = s; f < s + w && f < n_mels; ++f)
+          std::fill(dst + f * length, dst + (f + 1) * length, fill);
       }
       for (int m = 0; m < p.time_masks; ++m) {
         const int w = std::uniform_int_distribution<int>(0, p.time_mask_width)(rng);
@@ -144,7 +153,8 @@ std::string clock(double seconds) {
 
 }  // namespace
 
-EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size, torch::Device device) {
+EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
+                             torch::Device device) {
   EvalScores out;
   if (set.empty()) return out;
   std::vector<const Spectrogram*> tracks;
@@ -176,15 +186,18 @@ EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int 
     }
   }
   out.loss = loss / set.size() / (multi ? C : 1);
-  out.score = multi ? (tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0) : static_cast<double>(correct) / set.size();
+  out.score = multi ? (tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0)
+                    : static_cast<double>(correct) / set.size();
   return out;
 }
 
-TrainResult train(Model& model, const std::vector<Example>& train_set, const std::vector<Example>& valid_set,
-                  const TrainParams& p, const std::string& resume) {
+TrainResult train(Model& model, const std::vector<Example>& train_set,
+                  const std::vector<Example>& valid_set, const TrainParams& p,
+                  const std::string& resume) {
   if (train_set.empty()) throw Error(ErrorKind::kData, "", "the training set is empty");
   if (p.epochs < 1 || p.batch_size < 1 || !(p.lr > 0))
-    throw Error(ErrorKind::kInvalidArgument, "", "epochs, batch size and learning rate must be positive");
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "epochs, batch size and learning rate must be positive");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
   const torch::Device device = resolve_device(p.device);
   Crnn& net = model.net;
@@ -194,7 +207,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
   const int C = arch.n_classes;
   const bool multi = arch.mode == OutputMode::kMultiLabel;
   const int total_frames = train_set[0].logmel->n_frames;
-  const int length = arch.input_frames > 0 && arch.input_frames < total_frames ? arch.input_frames : total_frames;
+  const int length =
+      arch.input_frames > 0 && arch.input_frames < total_frames ? arch.input_frames : total_frames;
 
   // Inverse-frequency class weights (single-label), so an over-represented class does not dominate.
   std::vector<float> class_weight(C, 1.0f);
@@ -206,7 +220,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
   }
   const torch::Tensor weight_row = torch::tensor(class_weight).unsqueeze(0).to(device);
 
-  torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
+  torch::optim::Adam optimizer(net->parameters(),
+                               torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
   TrainResult result;
   int start_epoch = 1, bad_epochs = 0, plateau_epochs = 0, averaged = 0;
   double lr = p.lr;
@@ -252,7 +267,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     }
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    if (!p.quiet) std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), start_epoch - 1);
+    if (!p.quiet)
+      std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), start_epoch - 1);
   }
 
   bool stop = result.history.size() > 0 && p.early_stopping > 0 && bad_epochs >= p.early_stopping;
@@ -266,8 +282,9 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     for (std::size_t i = 0; i < train_set.size(); ++i) {
       int draws = 1;
       if (length < total_frames)
-        draws = p.crops_per_track > 0 ? p.crops_per_track
-                                      : std::max(1, std::min(train_set[i].valid_frames, total_frames) / length / 2);
+        draws = p.crops_per_track > 0
+                    ? p.crops_per_track
+                    : std::max(1, std::min(train_set[i].valid_frames, total_frames) / length / 2);
       order.insert(order.end(), draws, i);
     }
     std::shuffle(order.begin(), order.end(), rng);
@@ -275,8 +292,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     net->train();
     double loss_sum = 0;
     int64_t correct = 0;
-    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(p.epochs), order.size(),
-                      p.quiet ? 0 : -1);
+    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(p.epochs),
+                      order.size(), p.quiet ? 0 : -1);
     for (std::size_t start = 0; start < order.size(); start += p.batch_size) {
       std::vector<std::size_t> ids(order.begin() + start,
                                    order.begin() + std::min(order.size(), start + p.batch_size));
@@ -288,7 +305,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
       if (multi) {
         loss = torch::binary_cross_entropy_with_logits(logits, target);
       } else {
-        const torch::Tensor per_example = -(target * weight_row * torch::log_softmax(logits, 1)).sum(1);
+        const torch::Tensor per_example =
+            -(target * weight_row * torch::log_softmax(logits, 1)).sum(1);
         loss = per_example.mean();
       }
       optimizer.zero_grad();
@@ -305,7 +323,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     stats.train_loss = loss_sum / order.size();
     stats.train_accuracy = static_cast<double>(correct) / order.size();
     stats.lr = lr;
-    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats.samples_per_second = order.size() / std::max(1e-9, train_seconds);
 
     const EvalScores valid = evaluate_examples(model, valid_set, p.batch_size, device);
@@ -315,8 +334,9 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     for (const auto& h : result.history)
       if (h.epoch == result.best_epoch) best_loss = h.valid_loss;
     // Ties in score (common on small validation sets) go to the lower validation loss.
-    const bool improved = valid_set.empty() || stats.valid_score > result.best_valid_score ||
-                          (stats.valid_score == result.best_valid_score && stats.valid_loss < best_loss);
+    const bool improved =
+        valid_set.empty() || stats.valid_score > result.best_valid_score ||
+        (stats.valid_score == result.best_valid_score && stats.valid_loss < best_loss);
     if (improved) {
       stats.best = true;
       result.best_valid_score = stats.valid_score;
@@ -334,11 +354,14 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     }
     if (p.average_last > 0 && epoch > p.epochs - p.average_last) {
       WeightMap now = snapshot(net);
-      if (averaged == 0) average = now;
+      if (averaged == 0)
+        average = now;
       else
         for (std::size_t i = 0; i < now.size(); ++i)
           if (now[i].second.is_floating_point())
-            average[i].second.mul_(averaged / (averaged + 1.0)).add_(now[i].second / (averaged + 1.0));
+            average[i]
+                .second.mul_(averaged / (averaged + 1.0))
+                .add_(now[i].second / (averaged + 1.0));
       ++averaged;
     }
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -348,12 +371,13 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
 
     if (!p.quiet) {
       const double eta = stats.seconds * (p.epochs - epoch);
-      std::fprintf(stderr,
-                   "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_%s %.3f  lr %.2g  %.1f samples/s  "
-                   "%s  ETA %s%s\n",
-                   epoch, p.epochs, stats.train_loss, stats.train_accuracy, stats.valid_loss,
-                   multi ? "f1" : "acc", stats.valid_score, lr, stats.samples_per_second,
-                   clock(stats.seconds).c_str(), clock(eta).c_str(), stats.best ? "  *best" : "");
+      std::fprintf(
+          stderr,
+          "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_%s %.3f  lr %.2g  %.1f samples/s  "
+          "%s  ETA %s%s\n",
+          epoch, p.epochs, stats.train_loss, stats.train_accuracy, stats.valid_loss,
+          multi ? "f1" : "acc", stats.valid_score, lr, stats.samples_per_second,
+          clock(stats.seconds).c_str(), clock(eta).c_str(), stats.best ? "  *best" : "");
     }
     if (!p.checkpoint.empty()) {
       const nlohmann::json state = {{"epoch", epoch},
@@ -390,8 +414,10 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
     }
   }
 
-  if (averaged > 0) restore(net, average);
-  else if (!best_weights.empty()) restore(net, best_weights);
+  if (averaged > 0)
+    restore(net, average);
+  else if (!best_weights.empty())
+    restore(net, best_weights);
   net->eval();
   return result;
 }
@@ -401,12 +427,23 @@ TrainResult train(Model& model, const std::vector<Example>& train_set, const std
 namespace genre {
 
 nlohmann::json train_params_json(const TrainParams& p) {
-  return {{"epochs", p.epochs},           {"batch_size", p.batch_size},     {"lr", p.lr},
-          {"weight_decay", p.weight_decay}, {"seed", p.seed},               {"balance_classes", p.balance_classes},
-          {"random_crop", p.random_crop}, {"crops_per_track", p.crops_per_track}, {"gain_db", p.gain_db},           {"freq_masks", p.freq_masks},
-          {"freq_mask_width", p.freq_mask_width}, {"time_masks", p.time_masks},
-          {"time_mask_width", p.time_mask_width}, {"mixup_alpha", p.mixup_alpha},
-          {"early_stopping", p.early_stopping}, {"lr_patience", p.lr_patience}, {"lr_factor", p.lr_factor},
+  return {{"epochs", p.epochs},
+          {"batch_size", p.batch_size},
+          {"lr", p.lr},
+          {"weight_decay", p.weight_decay},
+          {"seed", p.seed},
+          {"balance_classes", p.balance_classes},
+          {"random_crop", p.random_crop},
+          {"crops_per_track", p.crops_per_track},
+          {"gain_db", p.gain_db},
+          {"freq_masks", p.freq_masks},
+          {"freq_mask_width", p.freq_mask_width},
+          {"time_masks", p.time_masks},
+          {"time_mask_width", p.time_mask_width},
+          {"mixup_alpha", p.mixup_alpha},
+          {"early_stopping", p.early_stopping},
+          {"lr_patience", p.lr_patience},
+          {"lr_factor", p.lr_factor},
           {"average_last", p.average_last}};
 }
 

@@ -25,29 +25,29 @@ struct TrainParams {
   double lr = 1e-3;
   double weight_decay = 0.0;
   std::uint64_t seed = 1;
-  int threads = 0;             // LibTorch intra-op threads; <= 0: all cores
+  int threads = 0;              // LibTorch intra-op threads; <= 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
   bool balance_classes = true;  // weight the loss by inverse class frequency
 
   // Augmentation (all off by default).
-  bool random_crop = false;    // random crop offset (input_frames > 0) instead of the centre
+  bool random_crop = false;  // random crop offset (input_frames > 0) instead of the centre
   // Crops drawn per track and epoch (input_frames > 0): 0 = proportional to the track's length
   // (valid frames / input_frames / 2, at least 1), so long tracks are not under-sampled next to
   // short excerpts.
   int crops_per_track = 1;
-  double gain_db = 0.0;        // add a uniform random offset in [-gain_db, gain_db] dB
+  double gain_db = 0.0;                     // add a uniform random offset in [-gain_db, gain_db] dB
   int freq_masks = 0, freq_mask_width = 8;  // SpecAugment-style masks (set to the example mean)
   int time_masks = 0, time_mask_width = 16;
-  double mixup_alpha = 0.0;    // mixup with Beta(alpha, alpha); 0 = off
+  double mixup_alpha = 0.0;  // mixup with Beta(alpha, alpha); 0 = off
 
   // Schedule.
-  int early_stopping = 0;      // stop after this many epochs without improvement (0 = off)
-  int lr_patience = 0;         // multiply the LR by lr_factor after this many epochs without improvement
+  int early_stopping = 0;  // stop after this many epochs without improvement (0 = off)
+  int lr_patience = 0;  // multiply the LR by lr_factor after this many epochs without improvement
   double lr_factor = 0.5;
-  int average_last = 0;        // average the weights of the last N epochs (0 = keep the best)
+  int average_last = 0;  // average the weights of the last N epochs (0 = keep the best)
 
-  std::string checkpoint;      // written after every epoch (atomic); empty = none
-  std::string log_jsonl;       // one JSON object per epoch; empty = none
+  std::string checkpoint;  // written after every epoch (atomic); empty = none
+  std::string log_jsonl;   // one JSON object per epoch; empty = none
   bool quiet = false;
 };
 
@@ -56,7 +56,8 @@ TrainParams train_default_params();
 struct EpochStats {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;
-  double valid_loss = 0, valid_score = 0;  // score: accuracy (single-label) or micro-F1 (multi-label)
+  double valid_loss = 0,
+         valid_score = 0;  // score: accuracy (single-label) or micro-F1 (multi-label)
   double lr = 0, samples_per_second = 0, seconds = 0;
   bool best = false;
 };
@@ -72,16 +73,18 @@ struct TrainResult {
 // Trains model.net in place; at the end it holds the selected weights (best validation score, or
 // the average of the last epochs). With an empty validation set the last epoch is kept.
 // `resume`: a checkpoint written by an earlier run with the same data and params.
-TrainResult train(Model& model, const std::vector<Example>& train_set, const std::vector<Example>& valid_set,
-                  const TrainParams& params, const std::string& resume = "");
+TrainResult train(Model& model, const std::vector<Example>& train_set,
+                  const std::vector<Example>& valid_set, const TrainParams& params,
+                  const std::string& resume = "");
 
 // Mean loss and score of the model on a set (track-level, with the model's excerpt policy).
 struct EvalScores {
   double loss = 0, score = 0;
-  std::vector<int> predicted;  // arg-max class per example
+  std::vector<int> predicted;   // arg-max class per example
   torch::Tensor probabilities;  // [N, classes]
 };
-EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size, torch::Device device);
+EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
+                             torch::Device device);
 
 }  // namespace genre
 

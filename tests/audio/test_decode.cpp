@@ -14,12 +14,15 @@
 namespace genre {
 namespace {
 
-ErrorKind kind_of(const std::function<void()>& f) { return static_cast<ErrorKind>(test::error_kind_of(f)); }
+ErrorKind kind_of(const std::function<void()>& f) {
+  return static_cast<ErrorKind>(test::error_kind_of(f));
+}
 
 TEST(Decode, WavPcmDepthsAndFloat) {
   test::TempDir dir;
   const auto y = test::sine(440, 0.5, 22050);
-  for (int sub : {SF_FORMAT_PCM_U8, SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32, SF_FORMAT_FLOAT}) {
+  for (int sub :
+       {SF_FORMAT_PCM_U8, SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32, SF_FORMAT_FLOAT}) {
     const std::string path = dir.file("t" + std::to_string(sub) + ".wav");
     test::write_audio(path, y, 22050, 1, SF_FORMAT_WAV | sub);
     int rate = 0;
@@ -35,8 +38,10 @@ TEST(Decode, OtherContainers) {
   test::TempDir dir;
   const auto y = test::sine(440, 1.0, 16000);
   const std::vector<std::pair<std::string, int>> formats = {
-      {"a.au", SF_FORMAT_AU | SF_FORMAT_PCM_16},     {"a.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16},
-      {"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16}, {"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+      {"a.au", SF_FORMAT_AU | SF_FORMAT_PCM_16},
+      {"a.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16},
+      {"a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+      {"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
       {"a.opus", SF_FORMAT_OGG | SF_FORMAT_OPUS}};
   for (const auto& [name, format] : formats) {
     SCOPED_TRACE(name);

@@ -31,32 +31,36 @@ TEST(TrainCli, TrainEvaluateInfoExport) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 5, 2.0);
   std::string out, err;
-  ASSERT_EQ(test::run_command(genre() + " train --data " + dir.file("data") + " -o " + dir.file("m.pt") +
-                                  " --epochs 6 --batch-size 8 --split random --valid-fraction 0.2 --test-fraction 0.2" +
-                                  kTinyArch,
-                              &out, &err),
-            0)
+  ASSERT_EQ(
+      test::run_command(
+          genre() + " train --data " + dir.file("data") + " -o " + dir.file("m.pt") +
+              " --epochs 6 --batch-size 8 --split random --valid-fraction 0.2 --test-fraction 0.2" +
+              kTinyArch,
+          &out, &err),
+      0)
       << err;
   EXPECT_NE(out.find("test set:"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir.file("m.pt.ckpt")));
   EXPECT_TRUE(fs::exists(dir.file("m.pt.curves.svg")));
   std::ifstream log(dir.file("m.pt.log.jsonl"));
   int lines = 0;
-  for (std::string line; std::getline(log, line); ++lines) EXPECT_TRUE(nlohmann::json::parse(line).contains("valid_score"));
+  for (std::string line; std::getline(log, line); ++lines)
+    EXPECT_TRUE(nlohmann::json::parse(line).contains("valid_score"));
   EXPECT_EQ(lines, 6);
 
   // evaluate reuses the training split by default; JSON and picture outputs.
-  ASSERT_EQ(test::run_command(genre() + " evaluate -m " + dir.file("m.pt") + " --data " + dir.file("data") +
-                                  " --json --no-cache --plot " + dir.file("cm.png"),
-                              &out, &err),
-            0)
+  ASSERT_EQ(
+      test::run_command(genre() + " evaluate -m " + dir.file("m.pt") + " --data " +
+                            dir.file("data") + " --json --no-cache --plot " + dir.file("cm.png"),
+                        &out, &err),
+      0)
       << err;
   const auto report = nlohmann::json::parse(out);
   EXPECT_EQ(report["tracks"], 4);  // 20% of 5 per class, 4 classes
   EXPECT_EQ(report["confusion_matrix"].size(), 4u);
   EXPECT_TRUE(fs::exists(dir.file("cm.png")));
-  ASSERT_EQ(test::run_command(genre() + " evaluate -m " + dir.file("m.pt") + " --data " + dir.file("data") +
-                                  " --split all --no-cache",
+  ASSERT_EQ(test::run_command(genre() + " evaluate -m " + dir.file("m.pt") + " --data " +
+                                  dir.file("data") + " --split all --no-cache",
                               &out, &err),
             0);
   EXPECT_NE(out.find("confusion matrix"), std::string::npos);
@@ -67,13 +71,18 @@ TEST(TrainCli, TrainEvaluateInfoExport) {
   EXPECT_EQ(info["training"]["epochs_run"], 6);
   EXPECT_EQ(info["features"]["n_mels"], 96);
 
-  ASSERT_EQ(test::run_command(genre() + " export " + dir.file("m.pt") + " --state-dict -o " + dir.file("sd.pt"), &out, &err), 0)
+  ASSERT_EQ(test::run_command(
+                genre() + " export " + dir.file("m.pt") + " --state-dict -o " + dir.file("sd.pt"),
+                &out, &err),
+            0)
       << err;
   EXPECT_TRUE(fs::exists(dir.file("sd.pt")));
   EXPECT_TRUE(fs::exists(dir.file("sd.pt.json")));
 
   // Errors: missing data, foreign model file.
-  EXPECT_EQ(test::run_command(genre() + " train --data " + dir.file("nope") + " -o " + dir.file("x.pt") + kTinyArch), 1);
+  EXPECT_EQ(test::run_command(genre() + " train --data " + dir.file("nope") + " -o " +
+                              dir.file("x.pt") + kTinyArch),
+            1);
   test::write_bytes(dir.file("fake.pt"), "not a model");
   ASSERT_EQ(test::run_command(genre() + " info " + dir.file("fake.pt"), &out, &err), 1);
   EXPECT_NE(err.find("not a genre model"), std::string::npos) << err;
@@ -83,13 +92,16 @@ TEST(TrainCli, SplitListsWithMissingTracks) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 3, 1.5);
   fs::create_directories(dir.file("split"));
-  std::ofstream(dir.file("split/train.txt")) << "tone/tone.0.wav\nnoise/noise.0.wav\nclicks/clicks.0.wav\n"
-                                                "chirp/chirp.0.wav\ntone/tone.1.wav\nnoise/noise.1.wav\n";
-  std::ofstream(dir.file("split/valid.txt")) << "clicks/clicks.1.wav\nchirp/chirp.1.wav\ntone/tone.99.wav\n";
+  std::ofstream(dir.file("split/train.txt"))
+      << "tone/tone.0.wav\nnoise/noise.0.wav\nclicks/clicks.0.wav\n"
+         "chirp/chirp.0.wav\ntone/tone.1.wav\nnoise/noise.1.wav\n";
+  std::ofstream(dir.file("split/valid.txt"))
+      << "clicks/clicks.1.wav\nchirp/chirp.1.wav\ntone/tone.99.wav\n";
   std::ofstream(dir.file("split/test.txt")) << "tone/tone.2.au\nnoise/noise.2.wav\n";
   std::string out, err;
-  ASSERT_EQ(test::run_command(genre() + " train --data " + dir.file("data") + " --split " + dir.file("split") +
-                                  " -o " + dir.file("m.pt") + " --epochs 1 --batch-size 4" + kTinyArch,
+  ASSERT_EQ(test::run_command(genre() + " train --data " + dir.file("data") + " --split " +
+                                  dir.file("split") + " -o " + dir.file("m.pt") +
+                                  " --epochs 1 --batch-size 4" + kTinyArch,
                               &out, &err),
             0)
       << err;
@@ -100,15 +112,18 @@ TEST(TrainCli, SplitListsWithMissingTracks) {
 TEST(TrainCli, KilledRunResumesToTheSameModel) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 4, 2.0);
-  const std::string common = " train --data " + dir.file("data") + " --split none --epochs 8 --batch-size 4 --seed 3" +
+  const std::string common = " train --data " + dir.file("data") +
+                             " --split none --epochs 8 --batch-size 4 --seed 3" +
                              " --random-crop --mixup 0.3" + kTinyArch;
   std::string err;
-  ASSERT_EQ(test::run_command(genre() + common + " -o " + dir.file("full.pt"), nullptr, &err), 0) << err;
+  ASSERT_EQ(test::run_command(genre() + common + " -o " + dir.file("full.pt"), nullptr, &err), 0)
+      << err;
 
   // Start the same run, kill it hard once a checkpoint exists, then resume it.
   const std::string ckpt = dir.file("killed.pt.ckpt");
-  std::system((genre() + common + " -o " + dir.file("killed.pt") + " > /dev/null 2>&1 & echo $! > " +
-               dir.file("pid")).c_str());
+  std::system((genre() + common + " -o " + dir.file("killed.pt") +
+               " > /dev/null 2>&1 & echo $! > " + dir.file("pid"))
+                  .c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -116,13 +131,22 @@ TEST(TrainCli, KilledRunResumesToTheSameModel) {
   const int pid = std::stoi(read_all(dir.file("pid")));
   ::kill(pid, SIGKILL);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_EQ(test::run_command(genre() + common + " -o " + dir.file("killed.pt") + " --resume " + ckpt, nullptr, &err), 0)
+  ASSERT_EQ(
+      test::run_command(genre() + common + " -o " + dir.file("killed.pt") + " --resume " + ckpt,
+                        nullptr, &err),
+      0)
       << err;
 
   // Same predictions from both models.
   std::string a, b;
-  ASSERT_EQ(test::run_command(genre() + " predict " + dir.file("data") + " --jsonl -q -m " + dir.file("full.pt"), &a), 0);
-  ASSERT_EQ(test::run_command(genre() + " predict " + dir.file("data") + " --jsonl -q -m " + dir.file("killed.pt"), &b), 0);
+  ASSERT_EQ(
+      test::run_command(
+          genre() + " predict " + dir.file("data") + " --jsonl -q -m " + dir.file("full.pt"), &a),
+      0);
+  ASSERT_EQ(
+      test::run_command(
+          genre() + " predict " + dir.file("data") + " --jsonl -q -m " + dir.file("killed.pt"), &b),
+      0);
   std::istringstream sa(a), sb(b);
   std::string la, lb;
   int n = 0;
@@ -140,8 +164,10 @@ TEST(CvCli, TinySyntheticCrossValidation) {
   test::make_synthetic_dataset(dir.file("data"), 3, 1.5);
   test::make_synthetic_dataset(dir.file("extra"), 2, 1.5, 7);
   std::string out, err;
-  ASSERT_EQ(test::run_command(genre() + " cv --data " + dir.file("data") + " --extra-train " + dir.file("extra") +
-                                  " --folds 3 --epochs 3 --batch-size 4 --json --plot " + dir.file("cv.svg") + kTinyArch,
+  ASSERT_EQ(test::run_command(genre() + " cv --data " + dir.file("data") + " --extra-train " +
+                                  dir.file("extra") +
+                                  " --folds 3 --epochs 3 --batch-size 4 --json --plot " +
+                                  dir.file("cv.svg") + kTinyArch,
                               &out, &err),
             0)
       << err;

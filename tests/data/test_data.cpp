@@ -34,7 +34,8 @@ TEST(Dataset, FolderPerClassAndGtzanGenresSubfolder) {
 
 TEST(Dataset, ManifestWithSplitsAndMultiLabel) {
   test::TempDir dir;
-  std::ofstream(dir.file("m.csv")) << "path,label,split\na.wav,rock,train\nb.wav,jazz;blues,test\nc.wav,rock,valid\n";
+  std::ofstream(dir.file("m.csv"))
+      << "path,label,split\na.wav,rock,train\nb.wav,jazz;blues,test\nc.wav,rock,valid\n";
   const Dataset d = load_dataset(dir.file("m.csv"));
   EXPECT_EQ(d.classes, (std::vector<std::string>{"blues", "jazz", "rock"}));
   EXPECT_TRUE(d.multi_label);
@@ -54,7 +55,8 @@ TEST(Splits, StratifiedRandomAndKFoldAreBalancedAndSeeded) {
   EXPECT_EQ(d.class_counts(d.indices_of_split("test")), (std::vector<int>{1, 1, 1, 1}));
   Dataset again = load_dataset(dir.file("d"));
   stratified_split(again, 0.2, 0.1, 7);
-  for (std::size_t i = 0; i < d.tracks.size(); ++i) EXPECT_EQ(d.tracks[i].split, again.tracks[i].split);
+  for (std::size_t i = 0; i < d.tracks.size(); ++i)
+    EXPECT_EQ(d.tracks[i].split, again.tracks[i].split);
 
   const auto folds = stratified_folds(d, 10, 3);
   for (int k = 0; k < 10; ++k) {
@@ -71,7 +73,8 @@ TEST(Splits, ListsMatchByFolderAndStemAndReportMissing) {
   test::make_synthetic_dataset(dir.file("d"), 2, 0.2);
   Dataset d = load_dataset(dir.file("d"));
   fs::create_directories(dir.file("s"));
-  std::ofstream(dir.file("s/train_filtered.txt")) << "tone/tone.0.au\nnoise/noise.0.wav\nmetal/metal.00003.wav\n";
+  std::ofstream(dir.file("s/train_filtered.txt"))
+      << "tone/tone.0.au\nnoise/noise.0.wav\nmetal/metal.00003.wav\n";
   std::ofstream(dir.file("s/test_filtered.txt")) << "tone/tone.1.wav\n";
   const SplitReport r = apply_split_lists(d, dir.file("s"));
   EXPECT_EQ(r.listed, 4u);
@@ -83,7 +86,8 @@ TEST(Splits, ListsMatchByFolderAndStemAndReportMissing) {
 
 TEST(FeatureCache, SecondRunReadsTheCacheInsteadOfDecoding) {
   test::TempDir dir;
-  test::write_audio(dir.file("a.wav"), test::sine(440, 2.0, 22050), 22050, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  test::write_audio(dir.file("a.wav"), test::sine(440, 2.0, 22050), 22050, 1,
+                    SF_FORMAT_WAV | SF_FORMAT_PCM_16);
   const FeatureCache cache(dir.file("cache"));
   const FeatureConfig c = feature_default_params();
   const TrackFeatures first = cache.get(dir.file("a.wav"), c);

@@ -88,7 +88,8 @@ TEST(Parity, EveryReferenceFileMatchesLibrosa) {
     for (float v : mel_ref) peak = std::max<double>(peak, v);
     for (std::size_t i = 0; i < mel_ref.size(); ++i)
       if (mel_ref[i] > 1e-6 * peak)
-        max_rel = std::max(max_rel, std::abs(static_cast<double>(power.data[i]) - mel_ref[i]) / mel_ref[i]);
+        max_rel = std::max(max_rel,
+                           std::abs(static_cast<double>(power.data[i]) - mel_ref[i]) / mel_ref[i]);
     EXPECT_LE(max_rel, 1e-4);
 
     // Log-mel from the file (the excerpt path the CLI uses): max abs difference <= 0.01 dB.

@@ -15,7 +15,8 @@
 namespace genre {
 namespace {
 
-const char* kExamples[] = {"bensound-cute", "bensound-actionable", "bensound-dubstep", "bensound-thejazzpiano"};
+const char* kExamples[] = {"bensound-cute", "bensound-actionable", "bensound-dubstep",
+                           "bensound-thejazzpiano"};
 
 TEST(KerasImport, ReproducesPublishedProbabilitiesExactly) {
   GENRE_REQUIRE_SHARED();
@@ -45,7 +46,9 @@ TEST(KerasImport, ReproducesPublishedProbabilitiesExactly) {
         const std::string tag = pair[0];
         const double want_p = pair[1];
         const std::string got = choi_msd_tags()[order[k].item<int64_t>()];
-        if (got != tag) EXPECT_NEAR(p[order[k].item<int64_t>()].item<double>(), want_p, 1e-5) << k;
+        if (got != tag) {
+          EXPECT_NEAR(p[order[k].item<int64_t>()].item<double>(), want_p, 1e-5) << k;
+        }
         ++k;
       }
     }
@@ -53,14 +56,17 @@ TEST(KerasImport, ReproducesPublishedProbabilitiesExactly) {
   std::printf("keras import: worst |p - expected| = %.3g over 2 x 4 x 50 probabilities\n", worst);
 }
 
-void write_h5(const std::string& path, const std::string& dataset, const std::vector<hsize_t>& dims) {
+void write_h5(const std::string& path, const std::string& dataset,
+              const std::vector<hsize_t>& dims) {
   const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   hid_t parent = f;
   const auto slash = dataset.find('/');
-  if (slash != std::string::npos) parent = H5Gcreate2(f, dataset.substr(0, slash).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (slash != std::string::npos)
+    parent = H5Gcreate2(f, dataset.substr(0, slash).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t ds = H5Dcreate2(parent, dataset.substr(slash == std::string::npos ? 0 : slash + 1).c_str(),
-                              H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t ds =
+      H5Dcreate2(parent, dataset.substr(slash == std::string::npos ? 0 : slash + 1).c_str(),
+                 H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   std::size_t n = 1;
   for (auto d : dims) n *= d;
   std::vector<float> zeros(n, 0.0f);
@@ -85,15 +91,20 @@ std::string message_of(const std::function<void()>& f) {
 TEST(KerasImport, ClearErrors) {
   test::TempDir dir;
   test::write_bytes(dir.file("text.h5"), "not hdf5 at all");
-  EXPECT_NE(message_of([&] { import_keras_crnn(dir.file("text.h5")); }).find("not an HDF5 file"), std::string::npos);
+  EXPECT_NE(message_of([&] { import_keras_crnn(dir.file("text.h5")); }).find("not an HDF5 file"),
+            std::string::npos);
 
   write_h5(dir.file("other.h5"), "dense/kernel", {4, 4});
-  EXPECT_NE(message_of([&] { import_keras_crnn(dir.file("other.h5")); }).find("not MusicTaggerCRNN"), std::string::npos);
+  EXPECT_NE(
+      message_of([&] { import_keras_crnn(dir.file("other.h5")); }).find("not MusicTaggerCRNN"),
+      std::string::npos);
 
   // The right first dataset with the wrong shape: the message names the dataset.
   write_h5(dir.file("shape.h5"), "conv1/conv1_W", {32, 1, 3, 3});
-  const std::string shape_msg = message_of([&] { import_keras_crnn(dir.file("shape.h5"), "theano"); });
-  EXPECT_NE(shape_msg.find("missing dataset 'bn_0_freq/bn_0_freq_gamma'"), std::string::npos) << shape_msg;
+  const std::string shape_msg =
+      message_of([&] { import_keras_crnn(dir.file("shape.h5"), "theano"); });
+  EXPECT_NE(shape_msg.find("missing dataset 'bn_0_freq/bn_0_freq_gamma'"), std::string::npos)
+      << shape_msg;
 
   if (!test::shared_dir().empty()) {
     const std::string real = test::shared_dir() + "/choi/music_tagger_crnn_weights_theano.h5";
@@ -116,12 +127,15 @@ TEST(KerasImport, WrongShapeNamesTheDataset) {
   const hid_t grp = H5Gcreate2(g, "conv1", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   const hsize_t dims[4] = {64, 1, 3, 3};
   const hid_t space = H5Screate_simple(4, dims, nullptr);
-  H5Dclose(H5Dcreate2(grp, "conv1_W", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Dclose(
+      H5Dcreate2(grp, "conv1_W", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   H5Sclose(space);
   H5Gclose(grp);
   H5Fclose(g);
   const std::string msg = message_of([&] { import_keras_crnn(dir.file("bn.h5")); });
-  EXPECT_NE(msg.find("'bn_0_freq/bn_0_freq_gamma' has shape (1366), expected (1440)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'bn_0_freq/bn_0_freq_gamma' has shape (1366), expected (1440)"),
+            std::string::npos)
+      << msg;
 }
 
 }  // namespace

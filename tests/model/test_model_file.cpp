@@ -20,7 +20,9 @@ ModelInfo small_info() {
   return info;
 }
 
-ErrorKind kind_of(const std::function<void()>& f) { return static_cast<ErrorKind>(test::error_kind_of(f)); }
+ErrorKind kind_of(const std::function<void()>& f) {
+  return static_cast<ErrorKind>(test::error_kind_of(f));
+}
 
 TEST(ModelFile, RoundTripKeepsWeightsAndMetadata) {
   test::TempDir dir;
@@ -45,7 +47,8 @@ TEST(ModelFile, Errors) {
 
   // Truncated.
   std::filesystem::copy_file(dir.file("m.pt"), dir.file("cut.pt"));
-  std::filesystem::resize_file(dir.file("cut.pt"), std::filesystem::file_size(dir.file("m.pt")) / 2);
+  std::filesystem::resize_file(dir.file("cut.pt"),
+                               std::filesystem::file_size(dir.file("m.pt")) / 2);
   EXPECT_EQ(kind_of([&] { load_model(dir.file("cut.pt")); }), ErrorKind::kModelFile);
 
   // Wrong magic.

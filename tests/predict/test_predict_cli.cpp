@@ -7,8 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -27,8 +27,9 @@ std::string shipped_model() { return std::string(GENRE_SOURCE_DIR) + "/models/ge
 void make_clips(const std::string& dir, int n, bool with_corrupt) {
   fs::create_directories(dir);
   for (int i = 0; i < n; ++i)
-    test::write_audio(dir + "/clip" + std::to_string(100 + i) + ".wav", test::sine(200 + 37 * i, 3.0, 22050), 22050,
-                      1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    test::write_audio(dir + "/clip" + std::to_string(100 + i) + ".wav",
+                      test::sine(200 + 37 * i, 3.0, 22050), 22050, 1,
+                      SF_FORMAT_WAV | SF_FORMAT_PCM_16);
   if (with_corrupt) {
     test::write_bytes(dir + "/broken.wav", "RIFF....WAVEfmt garbage");
     test::write_bytes(dir + "/empty.flac", "");
@@ -56,7 +57,9 @@ TEST_F(PredictCli, ShippedModelOnTheExamples) {
   ASSERT_TRUE(fs::exists(examples + "/synth_pop.wav")) << "run scripts/make-examples";
   std::string out, err;
   // No --model: the shipped model is found next to the binary / in the source tree.
-  ASSERT_EQ(test::run_command(test::genre_binary() + " predict -q --json " + examples, &out, &err), 0) << err;
+  ASSERT_EQ(test::run_command(test::genre_binary() + " predict -q --json " + examples, &out, &err),
+            0)
+      << err;
   const auto doc = nlohmann::json::parse(out);
   EXPECT_EQ(doc["schema"], "genre.predictions");
   EXPECT_EQ(doc["version"], 1);
@@ -68,7 +71,9 @@ TEST_F(PredictCli, ShippedModelOnTheExamples) {
     for (auto& [label, prob] : p["probabilities"].items()) sum += prob.get<double>();
     EXPECT_NEAR(sum, 1.0, 1e-4);
   }
-  ASSERT_EQ(test::run_command(test::genre_binary() + " predict " + examples + "/synth_pop.wav", &out, &err), 0);
+  ASSERT_EQ(test::run_command(test::genre_binary() + " predict " + examples + "/synth_pop.wav",
+                              &out, &err),
+            0);
   EXPECT_NE(out.find("%"), std::string::npos) << out;  // the terminal table shows percentages
 }
 
@@ -96,15 +101,19 @@ TEST_F(PredictCli, EveryFormatParsesAndCorruptFilesAreReported) {
   EXPECT_EQ(doc["predictions"].size(), 5u);
   EXPECT_EQ(doc["predictions"][2]["top"].size(), 5u);
 
-  EXPECT_EQ(test::run_command(cmd() + "--csv -o " + dir.file("out.csv") + " " + dir.file("in"), &out, &err), 1);
+  EXPECT_EQ(test::run_command(cmd() + "--csv -o " + dir.file("out.csv") + " " + dir.file("in"),
+                              &out, &err),
+            1);
   std::ifstream csv(dir.file("out.csv"));
   std::string header;
   std::getline(csv, header);
-  EXPECT_EQ(header, "input,ok,label_1,probability_1,label_2,probability_2,label_3,probability_3,error");
+  EXPECT_EQ(header,
+            "input,ok,label_1,probability_1,label_2,probability_2,label_3,probability_3,error");
   int rows = 0;
   for (std::string line; std::getline(csv, line); ++rows) {
     // Quoted fields aside, every row has the header's column count.
-    if (line.find('"') == std::string::npos) EXPECT_EQ(std::count(line.begin(), line.end(), ','), 8) << line;
+    if (line.find('"') == std::string::npos)
+      EXPECT_EQ(std::count(line.begin(), line.end(), ','), 8) << line;
   }
   EXPECT_EQ(rows, 5);
 
@@ -117,7 +126,9 @@ TEST_F(PredictCli, ShardsCoverEveryInputOnce) {
   std::multiset<std::string> seen;
   for (int i = 1; i <= 3; ++i) {
     std::string out;
-    ASSERT_EQ(test::run_command(cmd() + "--jsonl --shard " + std::to_string(i) + "/3 " + dir.file("in"), &out), 0);
+    ASSERT_EQ(test::run_command(
+                  cmd() + "--jsonl --shard " + std::to_string(i) + "/3 " + dir.file("in"), &out),
+              0);
     for (const auto& l : parse_lines(out)) seen.insert(l["input"].get<std::string>());
   }
   EXPECT_EQ(seen.size(), 10u);
@@ -134,9 +145,11 @@ TEST_F(PredictCli, KilledRunResumesWithNothingLostOrRepeated) {
 
   const std::string out = dir.file("out.jsonl");
   std::system((cmd() + "--jsonl --jobs 1 --batch-size 1 -o " + out + " " + dir.file("in") +
-               " > /dev/null 2>&1 & echo $! > " + dir.file("pid")).c_str());
+               " > /dev/null 2>&1 & echo $! > " + dir.file("pid"))
+                  .c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((!fs::exists(out) || fs::file_size(out) < 600) && std::chrono::steady_clock::now() < deadline)
+  while ((!fs::exists(out) || fs::file_size(out) < 600) &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::ifstream pid_file(dir.file("pid"));
   int pid = 0;
@@ -165,8 +178,8 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
   auto y = test::sine(440, 70.0, 12000);
   test::write_audio(dir.file("long.wav"), y, 12000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
   std::string out, err;
-  ASSERT_EQ(test::run_command(cmd() + "--json --segments --segment-hop 10 --plot " + dir.file("t.svg") + " " +
-                                  dir.file("long.wav"),
+  ASSERT_EQ(test::run_command(cmd() + "--json --segments --segment-hop 10 --plot " +
+                                  dir.file("t.svg") + " " + dir.file("long.wav"),
                               &out, &err),
             0)
       << err;
@@ -182,7 +195,9 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
 TEST_F(PredictCli, NpyInputsSkipTheFrontEnd) {
   test::TempDir dir;
   make_clips(dir.file("in"), 1, false);
-  ASSERT_EQ(test::run_command(test::genre_binary() + " features -q " + dir.file("in") + " -o " + dir.file("feat")), 0);
+  ASSERT_EQ(test::run_command(test::genre_binary() + " features -q " + dir.file("in") + " -o " +
+                              dir.file("feat")),
+            0);
   std::string a, b;
   ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("in/clip100.wav"), &a), 0);
   ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("feat/clip100.npy"), &b), 0);

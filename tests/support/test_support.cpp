@@ -1,7 +1,5 @@
 #include "support/test_support.h"
 
-#include "common/error.h"
-
 #include <sndfile.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +13,8 @@
 #include <random>
 #include <sstream>
 
+#include "common/error.h"
+
 namespace genre::test {
 
 namespace fs = std::filesystem;
@@ -27,7 +27,9 @@ std::string shared_dir() {
 
 TempDir::TempDir() {
   static int counter = 0;
-  path_ = (fs::path(GENRE_TEST_TMP) / ("t" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
+  path_ = (fs::path(GENRE_TEST_TMP) /
+           ("t" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+              .string();
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
@@ -70,7 +72,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
-void make_synthetic_dataset(const std::string& dir, int per_class, double seconds, std::uint32_t seed) {
+void make_synthetic_dataset(const std::string& dir, int per_class, double seconds,
+                            std::uint32_t seed) {
   const int rate = 12000;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -86,7 +89,8 @@ void make_synthetic_dataset(const std::string& dir, int per_class, double second
       } else if (cls == "clicks") {
         const int period = static_cast<int>(rate * (0.1 + 0.1 * u(rng)));
         for (std::size_t i = 0; i < n; i += period)
-          for (int j = 0; j < 30 && i + j < n; ++j) y[i + j] = (j % 2 ? -0.8f : 0.8f) * (1 - j / 30.0f);
+          for (int j = 0; j < 30 && i + j < n; ++j)
+            y[i + j] = (j % 2 ? -0.8f : 0.8f) * (1 - j / 30.0f);
       } else {
         const double f0 = 300 + 300 * u(rng), f1 = 3000 + 2000 * u(rng), sweep = 0.5;
         double phase = 0;
@@ -115,7 +119,8 @@ int error_kind_of(const std::function<void()>& f) {
 std::string genre_binary() { return GENRE_BINARY; }
 
 int run_command(const std::string& command, std::string* out, std::string* err) {
-  const std::string err_file = fs::temp_directory_path() / ("genre_err_" + std::to_string(::getpid()));
+  const std::string err_file =
+      fs::temp_directory_path() / ("genre_err_" + std::to_string(::getpid()));
   const std::string full = command + " 2>" + err_file;
   FILE* pipe = ::popen(full.c_str(), "r");
   if (!pipe) return -1;

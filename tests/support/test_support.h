@@ -43,7 +43,8 @@ std::vector<float> noise(double seconds, int rate, std::uint32_t seed, float amp
 void write_bytes(const std::string& path, const std::string& bytes);
 // A folder-per-class dataset of synthetic clips: tone/ noise/ clicks/ chirp/, `per_class` WAV
 // files each (12 kHz mono, `seconds` long, varied by the seed).
-void make_synthetic_dataset(const std::string& dir, int per_class, double seconds, std::uint32_t seed = 1);
+void make_synthetic_dataset(const std::string& dir, int per_class, double seconds,
+                            std::uint32_t seed = 1);
 // The kind of the genre::Error that `f` throws (a test failure when it throws none).
 int error_kind_of(const std::function<void()>& f);
 

@@ -111,7 +111,8 @@ TEST(Trainer, ResumeFromCheckpointEqualsUninterrupted) {
   ASSERT_EQ(resumed_result.history.size(), full_result.history.size());
   EXPECT_EQ(resumed_result.best_epoch, full_result.best_epoch);
   for (std::size_t e = 0; e < full_result.history.size(); ++e)
-    EXPECT_NEAR(resumed_result.history[e].train_loss, full_result.history[e].train_loss, 1e-5) << "epoch " << e + 1;
+    EXPECT_NEAR(resumed_result.history[e].train_loss, full_result.history[e].train_loss, 1e-5)
+        << "epoch " << e + 1;
   const auto x = torch::randn({2, 1, 96, 64});
   EXPECT_TRUE(torch::allclose(full.net->forward(x), resumed.net->forward(x), 1e-5, 1e-5));
 }
@@ -122,7 +123,8 @@ TEST(CropOffsets, CoverTheValidPart) {
   const auto o = crop_offsets(1366, 1366, 96);
   EXPECT_EQ(o.front(), 0);
   EXPECT_EQ(o.back(), 1366 - 96);
-  EXPECT_EQ(crop_offsets(1366, 50, 96), std::vector<int>{0});  // shorter than a crop: one padded crop
+  EXPECT_EQ(crop_offsets(1366, 50, 96),
+            std::vector<int>{0});  // shorter than a crop: one padded crop
 }
 
 }  // namespace
