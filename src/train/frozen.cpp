@@ -13,7 +13,9 @@ namespace genre {
 
 namespace {
 
-torch::Tensor head(Model& model, const torch::Tensor& x, Freeze freeze) {
+// Cached inputs live on the CPU; the head runs wherever the model is (CUDA or CPU).
+torch::Tensor head(Model& model, torch::Tensor x, Freeze freeze) {
+  x = x.to(model.net->output->weight.device());
   return model.net->classify(freeze == Freeze::kConv ? model.net->recurrent(x) : x);
 }
 
@@ -72,7 +74,8 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
     for (int c = 0; c < C; ++c)
       class_weight[c] = counts[c] ? static_cast<float>(examples.size()) / (C * counts[c]) : 0.0f;
   }
-  const torch::Tensor weights = torch::tensor(class_weight);
+  const torch::Device device = model.net->output->weight.device();
+  const torch::Tensor weights = torch::tensor(class_weight).to(device);
   torch::optim::Adam optimizer(trainable,
                                torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
   TrainResult result;
@@ -95,7 +98,7 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
         xs.push_back(views[v]);
         ys.push_back(examples[order[k]].labels.at(0));
       }
-      const torch::Tensor x = torch::stack(xs), y = torch::tensor(ys, torch::kLong);
+      const torch::Tensor x = torch::stack(xs), y = torch::tensor(ys, torch::kLong).to(device);
       const torch::Tensor logits = head(model, x, freeze);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(
           logits, y, torch::nn::functional::CrossEntropyFuncOptions().weight(weights));
@@ -135,7 +138,7 @@ torch::Tensor frozen_probabilities(Model& model, const std::vector<torch::Tensor
     const torch::Tensor p = model.info.arch.mode == OutputMode::kMultiLabel
                                 ? torch::sigmoid(logits)
                                 : torch::softmax(logits, 1);
-    rows.push_back(p.mean(0));
+    rows.push_back(p.mean(0).cpu());
   }
   return torch::stack(rows);
 }
