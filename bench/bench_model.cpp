@@ -15,10 +15,17 @@ namespace {
 using namespace genre;
 using Clock = std::chrono::steady_clock;
 
+// LibTorch 1.13 has no Module::to(MemoryFormat): convert the 4-d weights one by one.
+void to_channels_last(Crnn& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
 double train_rate(int frames, int batch, int steps, bool channels_last) {
   torch::manual_seed(0);
   Crnn net(arch_default_params());
-  if (channels_last) net->to(torch::MemoryFormat::ChannelsLast);
+  if (channels_last) to_channels_last(net);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
   torch::Tensor x = torch::randn({batch, 1, 96, frames});
   if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -39,7 +46,7 @@ double infer_rate(int frames, int batch, int steps, bool channels_last) {
   torch::manual_seed(0);
   Crnn net(arch_default_params());
   net->eval();
-  if (channels_last) net->to(torch::MemoryFormat::ChannelsLast);
+  if (channels_last) to_channels_last(net);
   torch::Tensor x = torch::randn({batch, 1, 96, frames});
   if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::InferenceMode guard;
