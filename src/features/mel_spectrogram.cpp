@@ -140,9 +140,11 @@ void MelSpectrogram::power_to_db(Spectrogram& mel) const {
   const double mult = config_.db_multiplier;
   // db_multiplier 20 is 10*log10(max(amin, p^2)) = 20*log10(max(sqrt(amin), p)).
   const double floor = mult == 20.0 ? std::sqrt(config_.amin) : config_.amin;
+  // Single precision (as librosa computes on float32 input) and a loop the compiler vectorises.
+  const float floor_f = static_cast<float>(floor), mult_f = static_cast<float>(mult);
   float peak = -std::numeric_limits<float>::infinity();
   for (float& v : mel.data) {
-    v = static_cast<float>(mult * std::log10(std::max(floor, static_cast<double>(v))));
+    v = mult_f * std::log10(std::max(floor_f, v));
     peak = std::max(peak, v);
   }
   if (config_.top_db > 0) {
