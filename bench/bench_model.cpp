@@ -15,12 +15,6 @@ namespace {
 using namespace genre;
 using Clock = std::chrono::steady_clock;
 
-// LibTorch 1.13 has no Module::to(MemoryFormat): convert the 4-d weights one by one.
-void to_channels_last(Crnn& net) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : net->parameters())
-    if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
-}
 
 double train_rate(int frames, int batch, int steps, bool channels_last) {
   torch::manual_seed(0);

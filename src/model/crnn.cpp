@@ -132,4 +132,10 @@ torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) {
                                                 : torch::softmax(logits, 1);
 }
 
+void to_channels_last(Crnn& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace genre

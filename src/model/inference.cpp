@@ -63,7 +63,9 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
       copy_crop(*tracks[track], offset, length,
                 data + b * static_cast<std::size_t>(n_mels) * length);
     }
-    outputs.push_back(model.net->predict_proba(batch.to(device)).to(torch::kCPU));
+    torch::Tensor input = batch.to(device);
+    if (device.is_cpu()) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    outputs.push_back(model.net->predict_proba(input).to(torch::kCPU));
   }
   return outputs.empty() ? torch::empty({0, model.info.arch.n_classes}) : torch::cat(outputs);
 }
