@@ -40,11 +40,7 @@ int run_cv(CvOptions& o) {
   base.classes = data.dataset.classes;
   base.features = features;
   if (!o.init.empty()) {
-    base.arch = init.info.arch;
-    base.arch.n_classes = static_cast<int>(base.classes.size());
-    base.arch.mode = OutputMode::kSingleLabel;
-    if (o.arch.input_frames_set) base.arch.input_frames = o.arch.input_frames;
-    base.arch.validate();
+    base.arch = o.arch.build_from(init.info.arch, static_cast<int>(base.classes.size()), false);
   } else {
     base.arch = o.arch.build(static_cast<int>(base.classes.size()), false);
   }

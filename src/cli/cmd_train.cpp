@@ -76,10 +76,8 @@ int run_train(TrainOptions& o) {
   info.classes = data.dataset.classes;
   info.features = features;
   if (!o.init.empty()) {
-    info.arch = init.info.arch;
-    info.arch.n_classes = static_cast<int>(info.classes.size());
-    info.arch.mode = data.dataset.multi_label ? OutputMode::kMultiLabel : OutputMode::kSingleLabel;
-    if (o.arch.input_frames_set) info.arch.input_frames = o.arch.input_frames;
+    info.arch = o.arch.build_from(init.info.arch, static_cast<int>(info.classes.size()),
+                                  data.dataset.multi_label);
   } else {
     info.arch = o.arch.build(static_cast<int>(info.classes.size()), data.dataset.multi_label);
   }

@@ -76,6 +76,16 @@ ArchConfig ArchOptions::build(int n_classes, bool multi_label) const {
   return c;
 }
 
+ArchConfig ArchOptions::build_from(const ArchConfig& init_arch, int n_classes,
+                                   bool multi_label) const {
+  ArchConfig c = init_arch;
+  c.n_classes = n_classes;
+  c.mode = multi_label ? OutputMode::kMultiLabel : OutputMode::kSingleLabel;
+  if (input_frames_set) c.input_frames = input_frames;
+  c.validate();
+  return c;
+}
+
 void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--epochs", p.epochs, "Training epochs")->default_val(p.epochs);
   app->add_option("--batch-size", p.batch_size, "Mini-batch size")->default_val(p.batch_size);

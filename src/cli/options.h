@@ -31,6 +31,9 @@ struct ArchOptions {
   double conv_dropout = -1, final_dropout = -1;
   bool no_input_norm = false;
   ArchConfig build(int n_classes, bool multi_label) const;
+  // The architecture of a model initialised from `init_arch` (transfer learning): the same
+  // network with a new output layer; only --input-frames may be overridden.
+  ArchConfig build_from(const ArchConfig& init_arch, int n_classes, bool multi_label) const;
 };
 void add_arch_options(CLI::App* app, ArchOptions& o);
 

@@ -62,6 +62,7 @@ struct EpochStats {
   bool best = false;
 };
 void to_json(nlohmann::json& j, const EpochStats& s);
+void from_json(const nlohmann::json& j, EpochStats& s);
 
 struct TrainResult {
   std::vector<EpochStats> history;
