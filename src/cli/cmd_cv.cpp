@@ -73,6 +73,9 @@ int run_cv(CvOptions& o) {
     std::printf(
         "\nmean accuracy %.4f +- %.4f (std over %d folds); pooled macro F1 %.4f; %.0f s\n\n",
         r.mean_accuracy, r.std_accuracy, o.folds, r.pooled.macro_f1, r.seconds);
+    if (r.independent_crops_accuracy >= 0)
+      std::printf("pooled accuracy with independent crops (as in training): %.4f\n\n",
+                  r.independent_crops_accuracy);
     std::printf("pooled over all folds:\n%s", format_report(r.pooled).c_str());
   }
   if (!o.json_out.empty()) std::ofstream(o.json_out) << j.dump(2) << "\n";

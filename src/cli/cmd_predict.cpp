@@ -155,6 +155,10 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
                   "Seconds between windows (default: half a window)");
   sub->add_option("--plot", o->plot, "With --segments: picture of genre over time (.svg or .png)");
   sub->add_option("--batch-size", o->params.batch_size, "Inference batch size")->default_val(16);
+  sub->add_flag_callback(
+      "--independent-crops", [o] { o->params.crop_policy = CropPolicy::kIndependent; },
+      "Run each crop through the whole model, exactly as in training (about 2x slower; by default "
+      "overlapping crops share their convolutions)");
   sub->add_option("-j,--jobs", o->params.jobs, "Decoding threads (default: all cores)");
   sub->add_option("--threads", o->params.threads, "LibTorch threads (default: all cores)");
   add_device_option(sub, o->params.device);

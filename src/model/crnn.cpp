@@ -126,8 +126,9 @@ torch::Tensor CrnnImpl::classify(torch::Tensor embedding) {
 
 torch::Tensor CrnnImpl::forward(torch::Tensor x) { return classify(embed(x)); }
 
-torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) {
-  const torch::Tensor logits = forward(x);
+torch::Tensor CrnnImpl::predict_proba(torch::Tensor x) { return probabilities(forward(x)); }
+
+torch::Tensor CrnnImpl::probabilities(torch::Tensor logits) const {
   return config.mode == OutputMode::kMultiLabel ? torch::sigmoid(logits)
                                                 : torch::softmax(logits, 1);
 }

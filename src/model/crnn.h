@@ -51,6 +51,7 @@ struct CrnnImpl : torch::nn::Module {
   torch::Tensor classify(torch::Tensor embedding);
   // Probabilities: softmax (single-label) or sigmoid (multi-label) of the logits.
   torch::Tensor predict_proba(torch::Tensor x);
+  torch::Tensor probabilities(torch::Tensor logits) const;
 
   ArchConfig config;
   torch::nn::BatchNorm2d input_bn{nullptr};

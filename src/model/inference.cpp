@@ -29,6 +29,21 @@ std::vector<int> crop_offsets(int total_frames, int valid_frames, int input_fram
   return offsets;
 }
 
+namespace {
+
+int total_time_pooling(const ArchConfig& arch) {
+  int pool = 1;
+  for (const auto& p : arch.pools) pool *= p.second;
+  return pool;
+}
+
+}  // namespace
+
+bool shares_conv(const ArchConfig& arch) {
+  return arch.input_frames > 0 && arch.input_frames % total_time_pooling(arch) == 0 &&
+         arch.pad_time_to == 0 && arch.input_norm != "time";
+}
+
 void copy_crop(const Spectrogram& s, int offset, int length, float* dst) {
   const float floor_value = s.data.empty() ? 0.0f : *std::min_element(s.data.begin(), s.data.end());
   for (int m = 0; m < s.n_mels; ++m) {
@@ -42,29 +57,84 @@ void copy_crop(const Spectrogram& s, int offset, int length, float* dst) {
 
 namespace {
 
-// Runs windows (track index, offset) through the model in batches; returns [windows, classes].
-torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
-                          const std::vector<std::pair<int, int>>& windows, int length,
-                          int batch_size, torch::Device device) {
+using Window = std::pair<int, int>;  // (track index, first frame)
+
+// Windows [first, first + n) of `length` frames as one [n, 1, mels, length] input on the device
+// (channels-last on CPU, measured faster for inference).
+torch::Tensor window_batch(const ArchConfig& arch, const std::vector<const Spectrogram*>& tracks,
+                           const std::vector<Window>& windows, std::size_t first, std::size_t n,
+                           int length, torch::Device device) {
+  torch::Tensor batch = torch::empty({static_cast<int64_t>(n), 1, arch.n_mels, length});
+  float* data = batch.data_ptr<float>();
+  for (std::size_t b = 0; b < n; ++b) {
+    const auto& [track, offset] = windows[first + b];
+    if (tracks[track]->n_mels != arch.n_mels)
+      throw Error(ErrorKind::kInvalidArgument, "",
+                  "input has " + std::to_string(tracks[track]->n_mels) +
+                      " mel bins, the model expects " + std::to_string(arch.n_mels));
+    copy_crop(*tracks[track], offset, length,
+              data + b * static_cast<std::size_t>(arch.n_mels) * length);
+  }
+  torch::Tensor input = batch.to(device);
+  if (device.is_cpu()) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  return input;
+}
+
+// kSharedConv for tracks of equal length (longer than the model's crops): the conv blocks over
+// a few whole tracks at a time (about batch_size crops' worth of frames), then every crop's
+// slice of the feature map through the GRUs together.
+torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
+                                        const std::vector<int>& valid_frames, int batch_size,
+                                        torch::Device device) {
   torch::InferenceMode guard;
   model.net->eval();
-  const int n_mels = model.info.arch.n_mels;
+  const ArchConfig& arch = model.info.arch;
+  const int pool = total_time_pooling(arch), steps = arch.input_frames / pool;
+  const int total = tracks[0]->n_frames;
+  const std::size_t per_pass =
+      std::max<std::size_t>(1, static_cast<std::size_t>(batch_size) * arch.input_frames / total);
+  std::vector<torch::Tensor> means;
+  for (std::size_t start = 0; start < tracks.size(); start += per_pass) {
+    const std::size_t n = std::min(per_pass, tracks.size() - start);
+    std::vector<Window> whole;
+    for (std::size_t b = start; b < start + n; ++b) {
+      if (tracks[b]->n_frames != total)
+        throw Error(ErrorKind::kInvalidArgument, "", "tracks of different lengths in one batch");
+      whole.emplace_back(static_cast<int>(b), 0);
+    }
+    const torch::Tensor sequence =
+        model.net->conv_sequence(window_batch(arch, tracks, whole, 0, n, total, device));
+    std::vector<torch::Tensor> windows;
+    std::vector<int64_t> counts;
+    for (std::size_t b = 0; b < n; ++b) {
+      const int valid = valid_frames.empty() ? total : valid_frames[start + b];
+      const auto offsets = crop_offsets(total, valid, arch.input_frames);
+      for (int o : offsets) windows.push_back(sequence[b].narrow(0, o / pool, steps));
+      counts.push_back(static_cast<int64_t>(offsets.size()));
+    }
+    const torch::Tensor probs =
+        model.net->probabilities(model.net->classify(model.net->recurrent(torch::stack(windows))))
+            .to(torch::kCPU);
+    int64_t row = 0;
+    for (int64_t count : counts) {
+      means.push_back(probs.narrow(0, row, count).mean(0));
+      row += count;
+    }
+  }
+  return torch::stack(means);
+}
+
+// Runs windows through the whole model in batches; returns [windows, classes].
+torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
+                          const std::vector<Window>& windows, int length, int batch_size,
+                          torch::Device device) {
+  torch::InferenceMode guard;
+  model.net->eval();
   std::vector<torch::Tensor> outputs;
   for (std::size_t start = 0; start < windows.size(); start += batch_size) {
     const std::size_t n = std::min<std::size_t>(batch_size, windows.size() - start);
-    torch::Tensor batch = torch::empty({static_cast<int64_t>(n), 1, n_mels, length});
-    float* data = batch.data_ptr<float>();
-    for (std::size_t b = 0; b < n; ++b) {
-      const auto& [track, offset] = windows[start + b];
-      if (tracks[track]->n_mels != n_mels)
-        throw Error(ErrorKind::kInvalidArgument, "",
-                    "input has " + std::to_string(tracks[track]->n_mels) +
-                        " mel bins, the model expects " + std::to_string(n_mels));
-      copy_crop(*tracks[track], offset, length,
-                data + b * static_cast<std::size_t>(n_mels) * length);
-    }
-    torch::Tensor input = batch.to(device);
-    if (device.is_cpu()) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor input =
+        window_batch(model.info.arch, tracks, windows, start, n, length, device);
     outputs.push_back(model.net->predict_proba(input).to(torch::kCPU));
   }
   return outputs.empty() ? torch::empty({0, model.info.arch.n_classes}) : torch::cat(outputs);
@@ -74,9 +144,12 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
 
 torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
                                   const std::vector<int>& valid_frames, int batch_size,
-                                  torch::Device device) {
+                                  torch::Device device, CropPolicy policy) {
   const int input_frames = model.info.arch.input_frames;
-  std::vector<std::pair<int, int>> windows;
+  if (policy == CropPolicy::kSharedConv && shares_conv(model.info.arch) && !tracks.empty() &&
+      tracks[0]->n_frames > input_frames)
+    return shared_conv_probabilities(model, tracks, valid_frames, batch_size, device);
+  std::vector<Window> windows;
   std::vector<int> owner;
   int length = 0;
   for (std::size_t t = 0; t < tracks.size(); ++t) {
@@ -106,7 +179,7 @@ torch::Tensor window_probabilities(Model& model, const Spectrogram& track, int h
                                    std::vector<int>* offsets_out) {
   const int input = model.info.arch.input_frames > 0 ? model.info.arch.input_frames
                                                      : model.info.features.excerpt_frames();
-  std::vector<std::pair<int, int>> windows;
+  std::vector<Window> windows;
   std::vector<int> offsets;
   if (track.n_frames <= input) {
     offsets.push_back(0);

@@ -25,10 +25,26 @@ std::vector<int> crop_offsets(int total_frames, int valid_frames, int input_fram
 // zero... padding with the spectrogram's minimum beyond its end.
 void copy_crop(const Spectrogram& s, int offset, int length, float* dst);
 
+// How the crops of one excerpt go through the model.
+enum class CropPolicy {
+  // The conv blocks run once over the whole excerpt and each crop's GRU reads its slice of that
+  // feature map (crop offsets rounded down to the time pooling). Overlapping crops share their
+  // convolutions, ~2x less work; only the conv padding at crop borders differs from kIndependent.
+  // Falls back to kIndependent for models where slicing does not line up (see shares_conv).
+  kSharedConv,
+  // Every crop through the whole model on its own, exactly as in training.
+  kIndependent,
+};
+
+// True when kSharedConv applies to this architecture: trained on crops (input_frames > 0), the
+// crop length a multiple of the total time pooling, no fixed time padding or per-frame input norm.
+bool shares_conv(const ArchConfig& arch);
+
 // Track-level probabilities [N, classes]: the mean over crop_offsets() windows of each track.
 torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
                                   const std::vector<int>& valid_frames, int batch_size,
-                                  torch::Device device);
+                                  torch::Device device,
+                                  CropPolicy policy = CropPolicy::kSharedConv);
 
 // Probabilities of successive windows of one whole-track spectrogram, window length
 // model.info.arch.input_frames (or the excerpt length when 0), every hop_frames: [windows,

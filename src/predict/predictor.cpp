@@ -123,7 +123,8 @@ void Predictor::run(const std::vector<std::string>& inputs,
         for (auto g : group)
           specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
         const torch::Tensor probs =
-            track_probabilities(model_, specs, valid, params_.batch_size, device_);
+            track_probabilities(model_, specs, valid, params_.batch_size, device_,
+                                params_.crop_policy);
         for (std::size_t j = 0; j < group.size(); ++j) {
           const float* row = probs[j].data_ptr<float>();
           batch[group[j]].result.probabilities.assign(row, row + probs.size(1));

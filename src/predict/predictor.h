@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/inference.h"
 #include "model/model_file.h"
 
 namespace genre {
@@ -17,6 +18,7 @@ struct PredictParams {
   std::string device = "auto";  // auto | cpu | cuda
   bool segments = false;  // genre over time: the model on successive windows of the whole track
   double segment_hop_seconds = 0;  // 0: half a window
+  CropPolicy crop_policy = CropPolicy::kSharedConv;
 };
 
 PredictParams predict_default_params();

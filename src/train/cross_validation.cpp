@@ -20,6 +20,7 @@ nlohmann::json CvResult::to_json() const {
           {"std_accuracy", std_accuracy},
           {"folds", folds},
           {"pooled", report_to_json(pooled)},
+          {"independent_crops_accuracy", independent_crops_accuracy},
           {"seconds", seconds}};
 }
 
@@ -30,6 +31,8 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
   const std::vector<Example> extra_examples =
       extra ? extra->select(extra->all_indices()) : std::vector<Example>{};
   CvResult result;
+  const bool both_policies = shares_conv(base.arch);
+  int independent_correct = 0, evaluated = 0;
   // With frozen layers the frozen part is the same in every fold: run it once per track.
   const bool frozen = params.init && (params.freeze_conv || params.linear_probe);
   const Freeze freeze = params.linear_probe ? Freeze::kAllButOutput : Freeze::kConv;
@@ -83,8 +86,15 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
         predicted.push_back(static_cast<int>(probs[i].argmax().item<int64_t>()));
     } else {
       train(model, train_set, {}, tp);
-      predicted =
-          evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device)).predicted;
+      const torch::Device device = resolve_device(tp.device);
+      predicted = evaluate_examples(model, test_set, tp.batch_size, device).predicted;
+      if (both_policies) {
+        const auto independent =
+            evaluate_examples(model, test_set, tp.batch_size, device, CropPolicy::kIndependent);
+        for (std::size_t i = 0; i < truth.size(); ++i)
+          independent_correct += independent.predicted[i] == truth[i];
+        evaluated += static_cast<int>(truth.size());
+      }
     }
     result.fold_reports.push_back(classification_report(truth, predicted, base.classes));
     result.fold_accuracy.push_back(result.fold_reports.back().accuracy);
@@ -97,6 +107,7 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
     sq += (a - result.mean_accuracy) * (a - result.mean_accuracy);
   result.std_accuracy = std::sqrt(sq / params.folds);  // population std over folds
   result.pooled = pool_reports(result.fold_reports);
+  if (evaluated > 0) result.independent_crops_accuracy = double(independent_correct) / evaluated;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

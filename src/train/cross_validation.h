@@ -24,6 +24,10 @@ struct CvResult {
   std::vector<ClassificationReport> fold_reports;
   ClassificationReport pooled;
   double mean_accuracy = 0, std_accuracy = 0, seconds = 0;
+  // Pooled accuracy when every crop runs through the whole model as in training
+  // (CropPolicy::kIndependent), next to the shared-conv policy of the figures above; -1 when the
+  // model does not share its convolutions.
+  double independent_crops_accuracy = -1;
   nlohmann::json to_json() const;
 };
 

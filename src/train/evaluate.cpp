@@ -32,13 +32,13 @@ void from_json(const nlohmann::json& j, EpochStats& s) {
 }
 
 EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
-                             torch::Device device) {
+                             torch::Device device, CropPolicy policy) {
   EvalScores out;
   if (set.empty()) return out;
   std::vector<const Spectrogram*> tracks;
   std::vector<int> valid;
   for (const auto& e : set) tracks.push_back(e.logmel), valid.push_back(e.valid_frames);
-  out.probabilities = track_probabilities(model, tracks, valid, batch_size, device);
+  out.probabilities = track_probabilities(model, tracks, valid, batch_size, device, policy);
   const bool multi = model.info.arch.mode == OutputMode::kMultiLabel;
   const auto probs = out.probabilities.accessor<float, 2>();
   const int C = model.info.arch.n_classes;

@@ -309,13 +309,15 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
 
     if (!p.quiet) {
       const double eta = stats.seconds * (p.epochs - epoch);
-      std::fprintf(
-          stderr,
-          "epoch %3d/%d  loss %.4f  acc %.3f  val_loss %.4f  val_%s %.3f  lr %.2g  %.1f samples/s  "
-          "%s  ETA %s%s\n",
-          epoch, p.epochs, stats.train_loss, stats.train_accuracy, stats.valid_loss,
-          multi ? "f1" : "acc", stats.valid_score, lr, stats.samples_per_second,
-          clock(stats.seconds).c_str(), clock(eta).c_str(), stats.best ? "  *best" : "");
+      char valid_columns[96] = "";
+      if (!valid_set.empty())
+        std::snprintf(valid_columns, sizeof valid_columns, "  val_loss %.4f  val_%s %.3f%s",
+                      stats.valid_loss, multi ? "f1" : "acc", stats.valid_score,
+                      stats.best ? "  *best" : "");
+      std::fprintf(stderr,
+                   "epoch %3d/%d  loss %.4f  acc %.3f%s  lr %.2g  %.1f samples/s  %s  ETA %s\n",
+                   epoch, p.epochs, stats.train_loss, stats.train_accuracy, valid_columns, lr,
+                   stats.samples_per_second, clock(stats.seconds).c_str(), clock(eta).c_str());
     }
     if (!p.checkpoint.empty()) {
       const nlohmann::json state = {{"epoch", epoch},

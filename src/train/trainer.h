@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "features/features.h"
+#include "model/inference.h"
 #include "model/model_file.h"
 
 namespace genre {
@@ -85,7 +86,8 @@ struct EvalScores {
   torch::Tensor probabilities;  // [N, classes]
 };
 EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
-                             torch::Device device);
+                             torch::Device device,
+                             CropPolicy policy = CropPolicy::kSharedConv);
 
 }  // namespace genre
 
