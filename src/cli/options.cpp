@@ -117,6 +117,10 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--lr-patience", p.lr_patience,
                   "Reduce the LR after N epochs without improvement");
   app->add_option("--lr-factor", p.lr_factor, "LR reduction factor")->default_val(p.lr_factor);
+  app->add_option("--lr-schedule", p.lr_schedule,
+                  "constant, or cosine (decay from --lr towards 0 over the epochs)")
+      ->check(CLI::IsMember({"constant", "cosine"}))
+      ->default_val(p.lr_schedule);
   app->add_option("--average-last", p.average_last,
                   "Keep the average of the last N epochs' weights instead of the best");
   app->add_flag("-q,--quiet", p.quiet, "No progress output");

@@ -87,6 +87,7 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"early_stopping", p.early_stopping},
           {"lr_patience", p.lr_patience},
           {"lr_factor", p.lr_factor},
+          {"lr_schedule", p.lr_schedule},
           {"average_last", p.average_last}};
 }
 

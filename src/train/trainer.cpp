@@ -120,6 +120,18 @@ Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>
   return batch;
 }
 
+// The scheduled LR of an epoch (before any plateau reductions).
+double scheduled_lr(const TrainParams& p, int epoch) {
+  if (p.lr_schedule == "cosine")
+    return p.lr * 0.5 * (1.0 + std::cos(M_PI * (epoch - 1) / std::max(1, p.epochs)));
+  return p.lr;
+}
+
+void set_lr(torch::optim::Adam& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
 std::string clock(double seconds) {
   char buf[32];
   const int s = static_cast<int>(seconds + 0.5);
@@ -136,6 +148,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
   if (p.epochs < 1 || p.batch_size < 1 || !(p.lr > 0))
     throw Error(ErrorKind::kInvalidArgument, "",
                 "epochs, batch size and learning rate must be positive");
+  if (p.lr_schedule != "constant" && p.lr_schedule != "cosine")
+    throw Error(ErrorKind::kInvalidArgument, "", "lr schedule must be constant or cosine");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
   const torch::Device device = resolve_device(p.device);
   Crnn& net = model.net;
@@ -203,8 +217,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::kModelFile, resume, std::string("cannot resume: ") + e.what());
     }
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    set_lr(optimizer, lr);
     if (!p.quiet)
       std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), start_epoch - 1);
   }
@@ -212,6 +225,9 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
   bool stop = result.history.size() > 0 && p.early_stopping > 0 && bad_epochs >= p.early_stopping;
   for (int epoch = start_epoch; epoch <= p.epochs && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    // `lr` carries plateau reductions; the schedule scales it by the epoch's factor.
+    const double epoch_lr = lr * scheduled_lr(p, epoch) / p.lr;
+    set_lr(optimizer, epoch_lr);
     // Every epoch draws from generators seeded by (seed, epoch): a resumed run repeats exactly
     // what an uninterrupted one would have done.
     torch::manual_seed(p.seed * 1000003ull + epoch);
@@ -260,7 +276,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     stats.epoch = epoch;
     stats.train_loss = loss_sum / order.size();
     stats.train_accuracy = static_cast<double>(correct) / order.size();
-    stats.lr = lr;
+    stats.lr = epoch_lr;
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats.samples_per_second = order.size() / std::max(1e-9, train_seconds);
@@ -286,8 +302,6 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
       if (p.lr_patience > 0 && ++plateau_epochs >= p.lr_patience) {
         lr *= p.lr_factor;
         plateau_epochs = 0;
-        for (auto& group : optimizer.param_groups())
-          static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
       }
     }
     if (p.average_last > 0 && epoch > p.epochs - p.average_last) {

@@ -45,6 +45,9 @@ struct TrainParams {
   int early_stopping = 0;  // stop after this many epochs without improvement (0 = off)
   int lr_patience = 0;  // multiply the LR by lr_factor after this many epochs without improvement
   double lr_factor = 0.5;
+  // "constant", or "cosine": the LR of epoch e (1-based) is lr * (1 + cos(pi (e-1) / epochs)) / 2,
+  // decaying towards 0 by the last epoch (the epochs averaged by average_last get small steps).
+  std::string lr_schedule = "constant";
   int average_last = 0;  // average the weights of the last N epochs (0 = keep the best)
 
   std::string checkpoint;  // written after every epoch (atomic); empty = none
@@ -86,8 +89,7 @@ struct EvalScores {
   torch::Tensor probabilities;  // [N, classes]
 };
 EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
-                             torch::Device device,
-                             CropPolicy policy = CropPolicy::kSharedConv);
+                             torch::Device device, CropPolicy policy = CropPolicy::kSharedConv);
 
 }  // namespace genre
 

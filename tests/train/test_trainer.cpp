@@ -1,8 +1,10 @@
 // Training on a synthetic dataset the test makes: fitting, determinism, checkpoints and resume.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
+#include "common/error.h"
 #include "data/feature_cache.h"
 #include "model/inference.h"
 #include "support/test_support.h"
@@ -76,6 +78,24 @@ TEST(Trainer, DeterministicForASeed) {
     return m.net->output->weight.clone();
   };
   EXPECT_TRUE(torch::equal(run(), run()));
+}
+
+TEST(Trainer, CosineScheduleDecaysTheLearningRateTowardsZero) {
+  Synthetic s(2, 2.0);
+  const auto set = s.data.select(s.data.all_indices());
+  TrainParams p = quiet_params(4);
+  p.lr = 0.002;
+  p.lr_schedule = "cosine";
+  torch::manual_seed(3);
+  Model m = make_model(info_for(s.data, tiny_arch()));
+  const TrainResult r = train(m, set, {}, p);
+  ASSERT_EQ(r.history.size(), 4u);
+  const double expected[] = {0.002, 0.001 * (1 + std::cos(M_PI / 4)), 0.001,
+                             0.001 * (1 + std::cos(3 * M_PI / 4))};
+  for (int e = 0; e < 4; ++e) EXPECT_NEAR(r.history[e].lr, expected[e], 1e-12) << "epoch " << e + 1;
+
+  p.lr_schedule = "step";
+  EXPECT_THROW(train(m, set, {}, p), Error);
 }
 
 TEST(Trainer, ResumeFromCheckpointEqualsUninterrupted) {
