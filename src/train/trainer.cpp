@@ -330,7 +330,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
                       stats.best ? "  *best" : "");
       std::fprintf(stderr,
                    "epoch %3d/%d  loss %.4f  acc %.3f%s  lr %.2g  %.1f samples/s  %s  ETA %s\n",
-                   epoch, p.epochs, stats.train_loss, stats.train_accuracy, valid_columns, lr,
+                   epoch, p.epochs, stats.train_loss, stats.train_accuracy, valid_columns, stats.lr,
                    stats.samples_per_second, clock(stats.seconds).c_str(), clock(eta).c_str());
     }
     if (!p.checkpoint.empty()) {
