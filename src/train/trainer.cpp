@@ -120,11 +120,11 @@ Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>
   return batch;
 }
 
-// The scheduled LR of an epoch (before any plateau reductions).
-double scheduled_lr(const TrainParams& p, int epoch) {
+// What the schedule multiplies the LR by in an epoch (1-based): 1 throughout for "constant".
+double schedule_factor(const TrainParams& p, int epoch) {
   if (p.lr_schedule == "cosine")
-    return p.lr * 0.5 * (1.0 + std::cos(M_PI * (epoch - 1) / std::max(1, p.epochs)));
-  return p.lr;
+    return 0.5 * (1.0 + std::cos(M_PI * (epoch - 1) / std::max(1, p.epochs)));
+  return 1.0;
 }
 
 void set_lr(torch::optim::Adam& optimizer, double lr) {
@@ -217,7 +217,6 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::kModelFile, resume, std::string("cannot resume: ") + e.what());
     }
-    set_lr(optimizer, lr);
     if (!p.quiet)
       std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), start_epoch - 1);
   }
@@ -226,7 +225,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
   for (int epoch = start_epoch; epoch <= p.epochs && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     // `lr` carries plateau reductions; the schedule scales it by the epoch's factor.
-    const double epoch_lr = lr * scheduled_lr(p, epoch) / p.lr;
+    const double epoch_lr = lr * schedule_factor(p, epoch);
     set_lr(optimizer, epoch_lr);
     // Every epoch draws from generators seeded by (seed, epoch): a resumed run repeats exactly
     // what an uninterrupted one would have done.
