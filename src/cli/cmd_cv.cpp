@@ -59,7 +59,7 @@ int run_cv(CvOptions& o) {
       data, o.extra_train.empty() ? nullptr : &extra, base, cp, [&](int k, double acc) {
         std::fprintf(stderr, "fold %d/%d: accuracy %.3f\n", k + 1, o.folds, acc);
       });
-  nlohmann::json j = r.to_json();
+  nlohmann::json j = r.to_json(base.classes);
   j["data"] = o.data;
   j["extra_train"] = o.extra_train;
   j["init"] = o.init;

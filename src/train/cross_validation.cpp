@@ -9,18 +9,30 @@
 
 namespace genre {
 
-nlohmann::json CvResult::to_json() const {
+nlohmann::json CvResult::to_json(const std::vector<std::string>& classes) const {
   nlohmann::json folds = nlohmann::json::array();
   for (std::size_t k = 0; k < fold_reports.size(); ++k)
     folds.push_back({{"fold", k},
                      {"accuracy", fold_accuracy[k]},
                      {"tracks", fold_reports[k].total},
                      {"macro_f1", fold_reports[k].macro_f1}});
+  nlohmann::json track_list = nlohmann::json::array();
+  for (const auto& t : tracks) {
+    nlohmann::json probs = nlohmann::json::object();
+    for (std::size_t c = 0; c < t.probabilities.size() && c < classes.size(); ++c)
+      probs[classes[c]] = t.probabilities[c];
+    track_list.push_back({{"id", t.id},
+                          {"fold", t.fold},
+                          {"label", classes.at(t.label)},
+                          {"predicted", classes.at(t.predicted)},
+                          {"probabilities", probs}});
+  }
   return {{"mean_accuracy", mean_accuracy},
           {"std_accuracy", std_accuracy},
           {"folds", folds},
           {"pooled", report_to_json(pooled)},
           {"independent_crops_accuracy", independent_crops_accuracy},
+          {"tracks", track_list},
           {"seconds", seconds}};
 }
 
@@ -72,6 +84,7 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
     tp.checkpoint.clear();
     tp.log_jsonl.clear();
     std::vector<int> truth, predicted;
+    torch::Tensor probabilities;  // [tracks, classes]
     for (const auto& e : test_set) truth.push_back(e.labels[0]);
     if (frozen) {
       std::vector<torch::Tensor> train_inputs, test_inputs;
@@ -81,13 +94,15 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
       for (auto i : test_idx)
         if (data.examples[i].logmel) test_inputs.push_back(data_inputs[i]);
       train_frozen(model, train_inputs, train_set, freeze, tp);
-      const torch::Tensor probs = frozen_probabilities(model, test_inputs, freeze);
-      for (int64_t i = 0; i < probs.size(0); ++i)
-        predicted.push_back(static_cast<int>(probs[i].argmax().item<int64_t>()));
+      probabilities = frozen_probabilities(model, test_inputs, freeze);
+      for (int64_t i = 0; i < probabilities.size(0); ++i)
+        predicted.push_back(static_cast<int>(probabilities[i].argmax().item<int64_t>()));
     } else {
       train(model, train_set, {}, tp);
       const torch::Device device = resolve_device(tp.device);
-      predicted = evaluate_examples(model, test_set, tp.batch_size, device).predicted;
+      EvalScores scores = evaluate_examples(model, test_set, tp.batch_size, device);
+      predicted = std::move(scores.predicted);
+      probabilities = scores.probabilities;
       if (both_policies) {
         const auto independent =
             evaluate_examples(model, test_set, tp.batch_size, device, CropPolicy::kIndependent);
@@ -95,6 +110,18 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
           independent_correct += independent.predicted[i] == truth[i];
         evaluated += static_cast<int>(truth.size());
       }
+    }
+    const torch::Tensor probs_cpu = probabilities.to(torch::kCPU).to(torch::kFloat32).contiguous();
+    std::size_t row = 0;
+    for (auto i : test_idx) {
+      if (!data.examples[i].logmel) continue;
+      CvTrackResult t;
+      t.id = data.dataset.tracks[i].id;
+      t.fold = k, t.label = truth[row], t.predicted = predicted[row];
+      const float* p = probs_cpu[static_cast<int64_t>(row)].data_ptr<float>();
+      t.probabilities.assign(p, p + probs_cpu.size(1));
+      result.tracks.push_back(std::move(t));
+      ++row;
     }
     result.fold_reports.push_back(classification_report(truth, predicted, base.classes));
     result.fold_accuracy.push_back(result.fold_reports.back().accuracy);

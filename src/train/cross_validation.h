@@ -19,8 +19,16 @@ struct CvParams {
   bool linear_probe = false;  // with init: train only the output layer
 };
 
+// One evaluated track: which fold tested it, its label and the model's track-level probabilities.
+struct CvTrackResult {
+  std::string id;  // "<class>/<file stem>"
+  int fold = 0, label = 0, predicted = 0;
+  std::vector<float> probabilities;  // per class, in ModelInfo::classes order
+};
+
 struct CvResult {
   std::vector<double> fold_accuracy;
+  std::vector<CvTrackResult> tracks;  // every evaluated track, fold by fold
   std::vector<ClassificationReport> fold_reports;
   ClassificationReport pooled;
   double mean_accuracy = 0, std_accuracy = 0, seconds = 0;
@@ -28,7 +36,7 @@ struct CvResult {
   // (CropPolicy::kIndependent), next to the shared-conv policy of the figures above; -1 when the
   // model does not share its convolutions.
   double independent_crops_accuracy = -1;
-  nlohmann::json to_json() const;
+  nlohmann::json to_json(const std::vector<std::string>& classes) const;
 };
 
 // `extra` (may be null) joins every fold's training side and never an evaluation side. Each fold

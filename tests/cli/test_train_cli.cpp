@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -182,6 +183,28 @@ TEST(CvCli, TinySyntheticCrossValidation) {
   EXPECT_GE(j["independent_crops_accuracy"].get<double>(), 0.0);
   EXPECT_LE(j["independent_crops_accuracy"].get<double>(), 1.0);
   EXPECT_TRUE(fs::exists(dir.file("cv.svg")));
+
+  // Per-track results: each whole track once, with probabilities whose argmax is the prediction,
+  // and agreeing with the pooled accuracy.
+  ASSERT_EQ(j["tracks"].size(), 12u);
+  std::set<std::string> ids;
+  int correct = 0;
+  for (const auto& t : j["tracks"]) {
+    ids.insert(t["id"].get<std::string>());
+    EXPECT_GE(t["fold"].get<int>(), 0);
+    EXPECT_LT(t["fold"].get<int>(), 3);
+    double sum = 0, best = -1;
+    std::string argmax;
+    for (auto& [label, p] : t["probabilities"].items()) {
+      sum += p.get<double>();
+      if (p.get<double>() > best) best = p.get<double>(), argmax = label;
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+    EXPECT_EQ(argmax, t["predicted"].get<std::string>());
+    correct += t["label"] == t["predicted"];
+  }
+  EXPECT_EQ(ids.size(), 12u);
+  EXPECT_NEAR(j["pooled"]["accuracy"].get<double>(), correct / 12.0, 1e-9);
 }
 
 }  // namespace
