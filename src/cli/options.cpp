@@ -112,6 +112,9 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--time-mask-width", p.time_mask_width, "Widest time mask (frames)")
       ->default_val(p.time_mask_width);
   app->add_option("--mixup", p.mixup_alpha, "Augment: mixup with Beta(alpha, alpha) (0 = off)");
+  app->add_option("--label-smoothing", p.label_smoothing,
+                  "Single-label: target 1-E on the label, E spread over all classes (0 = off)")
+      ->check(CLI::Range(0.0, 1.0));
   app->add_option("--early-stopping", p.early_stopping,
                   "Stop after N epochs without validation improvement");
   app->add_option("--lr-patience", p.lr_patience,

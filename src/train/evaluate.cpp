@@ -84,6 +84,7 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"time_masks", p.time_masks},
           {"time_mask_width", p.time_mask_width},
           {"mixup_alpha", p.mixup_alpha},
+          {"label_smoothing", p.label_smoothing},
           {"early_stopping", p.early_stopping},
           {"lr_patience", p.lr_patience},
           {"lr_factor", p.lr_factor},

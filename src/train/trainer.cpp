@@ -150,6 +150,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
                 "epochs, batch size and learning rate must be positive");
   if (p.lr_schedule != "constant" && p.lr_schedule != "cosine")
     throw Error(ErrorKind::kInvalidArgument, "", "lr schedule must be constant or cosine");
+  if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
+    throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
   const torch::Device device = resolve_device(p.device);
   Crnn& net = model.net;
@@ -258,8 +260,16 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
       if (multi) {
         loss = torch::binary_cross_entropy_with_logits(logits, target);
       } else {
-        const torch::Tensor per_example =
-            -(target * weight_row * torch::log_softmax(logits, 1)).sum(1);
+        const torch::Tensor log_probs = torch::log_softmax(logits, 1);
+        torch::Tensor per_example;
+        if (p.label_smoothing > 0) {
+          // Each example keeps its label's class weight; the smoothed target spreads its mass.
+          const torch::Tensor example_weight = (target * weight_row).sum(1);
+          const torch::Tensor smoothed = target * (1 - p.label_smoothing) + p.label_smoothing / C;
+          per_example = -example_weight * (smoothed * log_probs).sum(1);
+        } else {
+          per_example = -(target * weight_row * log_probs).sum(1);
+        }
         loss = per_example.mean();
       }
       optimizer.zero_grad();

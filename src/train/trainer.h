@@ -40,6 +40,9 @@ struct TrainParams {
   int freq_masks = 0, freq_mask_width = 8;  // SpecAugment-style masks (set to the example mean)
   int time_masks = 0, time_mask_width = 16;
   double mixup_alpha = 0.0;  // mixup with Beta(alpha, alpha); 0 = off
+  // Single-label: the target puts 1 - e on the label and spreads e over all classes (a softer
+  // target against over-confident crops); 0 = off.
+  double label_smoothing = 0.0;
 
   // Schedule.
   int early_stopping = 0;  // stop after this many epochs without improvement (0 = off)

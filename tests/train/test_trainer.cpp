@@ -98,6 +98,33 @@ TEST(Trainer, CosineScheduleDecaysTheLearningRateTowardsZero) {
   EXPECT_THROW(train(m, set, {}, p), Error);
 }
 
+// With label smoothing e the target keeps 1 - e + e/C on the label, so no model can push the
+// (class-balanced, here equal-weight) loss below the target's entropy; without it the same run
+// goes lower.
+TEST(Trainer, LabelSmoothingKeepsTheLossAboveTheTargetEntropy) {
+  Synthetic s(3, 2.0);
+  const auto set = s.data.select(s.data.all_indices());
+  const int C = static_cast<int>(s.data.dataset.classes.size());
+  const double e = 0.3, on = 1 - e + e / C, off = e / C;
+  const double entropy = -on * std::log(on) - (C - 1) * off * std::log(off);
+  auto final_loss = [&](double smoothing) {
+    TrainParams p = quiet_params(30);
+    p.lr = 0.01;
+    p.label_smoothing = smoothing;
+    torch::manual_seed(2);
+    Model m = make_model(info_for(s.data, tiny_arch()));
+    return train(m, set, {}, p).history.back().train_loss;
+  };
+  const double smoothed = final_loss(e), plain = final_loss(0);
+  EXPECT_GE(smoothed, entropy - 1e-6);
+  EXPECT_LT(plain, entropy) << "the unsmoothed run should fit below the smoothed floor";
+
+  TrainParams bad = quiet_params(1);
+  bad.label_smoothing = 1.0;
+  Model m = make_model(info_for(s.data, tiny_arch()));
+  EXPECT_THROW(train(m, set, {}, bad), Error);
+}
+
 TEST(Trainer, ResumeFromCheckpointEqualsUninterrupted) {
   Synthetic s(2, 2.0);
   const auto set = s.data.select(s.data.all_indices());
