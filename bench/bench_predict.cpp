@@ -46,6 +46,7 @@ RunStats run(const std::string& command) {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // keep our lines in order with the children's stderr
   std::string folder = argc > 1 ? argv[1] : genre::bench::shared_dir() + "/gtzan";
   const std::string model =
       argc > 2 ? argv[2] : std::string(GENRE_SOURCE_DIR) + "/models/genre-gtzan.pt";
@@ -73,6 +74,19 @@ int main(int argc, char** argv) {
   std::printf(
       "genre predict --independent-crops: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n",
       independent.seconds, n / independent.seconds, independent.peak_rss_mb, independent.status);
+
+  // Where the time goes: the front end alone (decode, resample, log-mel to .npy files, all
+  // cores), then the model alone on those log-mels. The end-to-end run overlaps the two.
+  const std::string npy_dir = fs::temp_directory_path() / "genre_bench_logmels";
+  fs::remove_all(npy_dir);
+  const RunStats front_end = run(std::string(GENRE_BINARY) + " features -q -o " + npy_dir + " @" +
+                                 list + " > /dev/null");
+  const RunStats model_only = run(std::string(GENRE_BINARY) + " predict -q --jsonl -m " + model +
+                                  " -o /dev/null " + npy_dir);
+  fs::remove_all(npy_dir);
+  std::printf("stages alone: front end %.2f s (%.1f ms/track), model %.2f s (%.1f ms/track)\n",
+              front_end.seconds, 1000 * front_end.seconds / n, model_only.seconds,
+              1000 * model_only.seconds / n);
 
   if (!genre::bench::python_has("torchaudio")) {
     std::printf("Python baseline unavailable (Debian python3-torch, python3-torchaudio)\n");

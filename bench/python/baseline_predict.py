@@ -6,6 +6,7 @@ batched, 2 threads. Prints one JSON line per file on stdout.
 """
 import json
 import sys
+import time
 
 import torch
 import torchaudio
@@ -48,8 +49,17 @@ def windows(spec):
     return torch.stack([spec[:, o:o + crop] for o in offsets])
 
 
+front_end_s = model_s = 0.0
 with torch.inference_mode():
     for path in paths:
+        t0 = time.perf_counter()
         w = windows(features(path)).unsqueeze(1)
+        t1 = time.perf_counter()
         probs = torch.softmax(model(w), 1).mean(0)
+        t2 = time.perf_counter()
+        front_end_s += t1 - t0
+        model_s += t2 - t1
         print(json.dumps({"input": path, "label": meta["classes"][int(probs.argmax())]}))
+n = max(1, len(paths))
+print(f"python stages: front end {front_end_s:.2f} s ({1000 * front_end_s / n:.1f} ms/track), "
+      f"model {model_s:.2f} s ({1000 * model_s / n:.1f} ms/track)", file=sys.stderr)
