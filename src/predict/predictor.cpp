@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -38,35 +39,98 @@ bool is_npy(const std::string& path) {
   return ext == ".npy";
 }
 
-struct Item {
+}  // namespace
+
+struct Predictor::Item {
   Spectrogram logmel;
   int valid_frames = 0;
   Prediction result;
 };
 
-}  // namespace
+// Runs the model on one batch of decoded inputs, filling in their probabilities (and segments).
+void Predictor::infer(std::vector<Item>& batch) {
+  const FeatureConfig& fc = model_.info.features;
+  // Excerpts of equal length go through the model together; segments per track.
+  std::vector<std::size_t> group;
+  auto flush_group = [&] {
+    if (group.empty()) return;
+    std::vector<const Spectrogram*> specs;
+    std::vector<int> valid;
+    for (auto g : group) specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
+    const torch::Tensor probs =
+        track_probabilities(model_, specs, valid, params_.batch_size, device_, params_.crop_policy);
+    for (std::size_t j = 0; j < group.size(); ++j) {
+      const float* row = probs[j].data_ptr<float>();
+      batch[group[j]].result.probabilities.assign(row, row + probs.size(1));
+    }
+    group.clear();
+  };
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    Item& item = batch[b];
+    if (!item.result.ok()) continue;
+    if (params_.segments) {
+      const int window_frames =
+          model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
+      const int hop =
+          params_.segment_hop_seconds > 0
+              ? std::max(
+                    1, static_cast<int>(params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
+              : std::max(1, window_frames / 2);
+      std::vector<int> offsets;
+      const torch::Tensor probs =
+          window_probabilities(model_, item.logmel, hop, params_.batch_size, device_, &offsets);
+      item.result.window_seconds = window_frames * fc.seconds_per_frame();
+      item.result.hop_seconds = hop * fc.seconds_per_frame();
+      for (std::size_t w = 0; w < offsets.size(); ++w) {
+        item.result.segment_starts.push_back(offsets[w] * fc.seconds_per_frame());
+        const float* row = probs[w].data_ptr<float>();
+        item.result.segment_probabilities.emplace_back(row, row + probs.size(1));
+      }
+      const torch::Tensor mean = probs.mean(0);
+      item.result.probabilities.assign(mean.data_ptr<float>(),
+                                       mean.data_ptr<float>() + mean.numel());
+    } else {
+      if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames) flush_group();
+      group.push_back(b);
+    }
+  }
+  flush_group();
+  for (auto& item : batch) item.logmel = Spectrogram{};
+}
 
 void Predictor::run(const std::vector<std::string>& inputs,
                     const std::function<void(std::size_t, Prediction&)>& on_result) {
-  torch::set_num_threads(params_.threads > 0 ? params_.threads : hardware_threads());
   const FeatureConfig& fc = model_.info.features;
-  const int workers = std::max(1, params_.jobs > 0 ? params_.jobs : hardware_threads());
-  // Workers may run at most this far ahead of the oldest unreported input: memory stays flat.
-  const std::size_t window = static_cast<std::size_t>(2 * params_.batch_size + 2 * workers);
+  const int decoders = std::max(1, params_.jobs > 0 ? params_.jobs : hardware_threads());
+  // On the CPU, each model worker runs whole batches with one LibTorch thread: no OpenMP team
+  // whose spinning barrier collapses when other jobs share the cores. One input (or CUDA) gets
+  // one worker with every thread instead.
+  const int threads = params_.threads > 0 ? params_.threads : hardware_threads();
+  const bool cpu = device_.is_cpu();
+  const int model_workers =
+      cpu ? std::max(1, std::min<int>(threads, static_cast<int>(inputs.size()))) : 1;
+  const int threads_per_worker = std::max(1, threads / model_workers);
+  torch::set_num_threads(threads_per_worker);
+  const std::size_t batch_size = static_cast<std::size_t>(params_.batch_size);
+  // Decoders may run at most this far ahead of the oldest unreported input: memory stays flat.
+  const std::size_t window = (model_workers + 1) * batch_size + 2 * decoders;
 
   std::mutex mutex;
   std::condition_variable cv;
-  std::map<std::size_t, Item> ready;
-  std::size_t next_claim = 0, next_emit = 0;
+  std::map<std::size_t, Item> decoded, finished;
+  std::size_t next_claim = 0, next_take = 0, next_emit = 0;
+  bool stop = false;
+  std::exception_ptr failure;
 
-  auto worker = [&] {
+  auto decoder = [&] {
     for (;;) {
       std::size_t i;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock,
-                [&] { return next_claim >= inputs.size() || next_claim < next_emit + window; });
-        if (next_claim >= inputs.size()) return;
+        cv.wait(lock, [&] {
+          return stop || next_claim >= inputs.size() || next_claim < next_emit + window;
+        });
+        if (stop || next_claim >= inputs.size()) return;
         i = next_claim++;
       }
       Item item;
@@ -93,97 +157,82 @@ void Predictor::run(const std::vector<std::string>& inputs,
       }
       {
         std::lock_guard<std::mutex> lock(mutex);
-        ready.emplace(i, std::move(item));
+        decoded.emplace(i, std::move(item));
       }
       cv.notify_all();
     }
   };
-  std::vector<std::thread> pool;
-  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
 
-  try {
-    while (next_emit < inputs.size()) {
-      // Gather the next run of consecutive inputs (up to a batch) as soon as they are decoded.
+  auto model_worker = [&] {
+    torch::set_num_threads(threads_per_worker);  // OpenMP's thread count is per calling thread
+    for (;;) {
+      // Take the next run of consecutive decoded inputs (up to a batch) as soon as it is there.
+      std::size_t first = 0;
       std::vector<Item> batch;
       {
         std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [&] { return ready.count(next_emit) > 0; });
-        std::size_t i = next_emit;
-        while (batch.size() < static_cast<std::size_t>(params_.batch_size) && ready.count(i)) {
-          batch.push_back(std::move(ready[i]));
-          ready.erase(i++);
+        cv.wait(lock,
+                [&] { return stop || next_take >= inputs.size() || decoded.count(next_take); });
+        if (stop || next_take >= inputs.size()) return;
+        first = next_take;
+        while (batch.size() < batch_size && decoded.count(next_take)) {
+          batch.push_back(std::move(decoded[next_take]));
+          decoded.erase(next_take++);
         }
       }
-      // Excerpts of equal length go through the model together; segments per track.
-      std::vector<std::size_t> group;
-      auto flush_group = [&] {
-        if (group.empty()) return;
-        std::vector<const Spectrogram*> specs;
-        std::vector<int> valid;
-        for (auto g : group)
-          specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
-        const torch::Tensor probs =
-            track_probabilities(model_, specs, valid, params_.batch_size, device_,
-                                params_.crop_policy);
-        for (std::size_t j = 0; j < group.size(); ++j) {
-          const float* row = probs[j].data_ptr<float>();
-          batch[group[j]].result.probabilities.assign(row, row + probs.size(1));
-        }
-        group.clear();
-      };
-      for (std::size_t b = 0; b < batch.size(); ++b) {
-        Item& item = batch[b];
-        if (!item.result.ok()) continue;
-        if (params_.segments) {
-          const int window_frames = model_.info.arch.input_frames > 0
-                                        ? model_.info.arch.input_frames
-                                        : fc.excerpt_frames();
-          const int hop =
-              params_.segment_hop_seconds > 0
-                  ? std::max(1, static_cast<int>(
-                                    params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
-                  : std::max(1, window_frames / 2);
-          std::vector<int> offsets;
-          const torch::Tensor probs =
-              window_probabilities(model_, item.logmel, hop, params_.batch_size, device_, &offsets);
-          item.result.window_seconds = window_frames * fc.seconds_per_frame();
-          item.result.hop_seconds = hop * fc.seconds_per_frame();
-          for (std::size_t w = 0; w < offsets.size(); ++w) {
-            item.result.segment_starts.push_back(offsets[w] * fc.seconds_per_frame());
-            const float* row = probs[w].data_ptr<float>();
-            item.result.segment_probabilities.emplace_back(row, row + probs.size(1));
-          }
-          const torch::Tensor mean = probs.mean(0);
-          item.result.probabilities.assign(mean.data_ptr<float>(),
-                                           mean.data_ptr<float>() + mean.numel());
-        } else {
-          if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames)
-            flush_group();
-          group.push_back(b);
-        }
-      }
-      flush_group();
-      for (auto& item : batch) {
-        item.logmel = Spectrogram{};
-        on_result(next_emit, item.result);
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          ++next_emit;
-        }
+      try {
+        infer(batch);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+        stop = true;
         cv.notify_all();
+        return;
       }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (std::size_t j = 0; j < batch.size(); ++j)
+          finished.emplace(first + j, std::move(batch[j]));
+      }
+      cv.notify_all();
     }
-  } catch (...) {
+  };
+
+  std::vector<std::thread> pool;
+  for (int w = 0; w < decoders; ++w) pool.emplace_back(decoder);
+  for (int w = 0; w < model_workers; ++w) pool.emplace_back(model_worker);
+  auto shut_down = [&] {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      next_claim = inputs.size();
-      next_emit = inputs.size();
+      stop = true;
     }
     cv.notify_all();
     for (auto& t : pool) t.join();
+  };
+
+  try {
+    // Results are reported on this thread, in input order.
+    while (next_emit < inputs.size()) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return failure || finished.count(next_emit); });
+        if (failure) std::rethrow_exception(failure);
+        item = std::move(finished[next_emit]);
+        finished.erase(next_emit);
+      }
+      on_result(next_emit, item.result);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++next_emit;
+      }
+      cv.notify_all();
+    }
+  } catch (...) {
+    shut_down();
     throw;
   }
-  for (auto& t : pool) t.join();
+  shut_down();
 }
 
 std::string find_default_model(const std::string& argv0) {

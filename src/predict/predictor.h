@@ -47,6 +47,9 @@ class Predictor {
   const Model& model() const { return model_; }
 
  private:
+  struct Item;  // one input on its way through: log-mel, then result
+  void infer(std::vector<Item>& batch);
+
   Model model_;
   PredictParams params_;
   torch::Device device_;
