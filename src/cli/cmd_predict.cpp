@@ -160,7 +160,8 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
       "Run each crop through the whole model, exactly as in training (about 2x slower; by default "
       "overlapping crops share their convolutions)");
   sub->add_option("-j,--jobs", o->params.jobs, "Decoding threads (default: all cores)");
-  sub->add_option("--threads", o->params.threads, "LibTorch threads (default: all cores)");
+  sub->add_option("--threads", o->params.threads,
+                  "Model threads (default: all cores); on the CPU each runs whole batches");
   add_device_option(sub, o->params.device);
   sub->add_option("--shard", o->shard,
                   "Process only shard I of N (I/N), e.g. $((SLURM_ARRAY_TASK_ID+1))/N");

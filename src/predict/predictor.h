@@ -13,8 +13,8 @@ namespace genre {
 
 struct PredictParams {
   int batch_size = 16;
-  int jobs = 0;                 // decode/feature threads (<= 0: all cores)
-  int threads = 0;              // LibTorch threads (<= 0: all cores)
+  int jobs = 0;     // decode/feature threads (<= 0: all cores)
+  int threads = 0;  // model threads (<= 0: all cores); on the CPU each runs whole batches
   std::string device = "auto";  // auto | cpu | cuda
   bool segments = false;  // genre over time: the model on successive windows of the whole track
   double segment_hop_seconds = 0;  // 0: half a window
