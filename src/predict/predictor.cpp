@@ -48,7 +48,7 @@ struct Predictor::Item {
 };
 
 // Runs the model on one batch of decoded inputs, filling in their probabilities (and segments).
-void Predictor::infer(std::vector<Item>& batch) {
+void Predictor::infer(std::vector<Item>& batch, int batch_size) {
   const FeatureConfig& fc = model_.info.features;
   // Excerpts of equal length go through the model together; segments per track.
   std::vector<std::size_t> group;
@@ -58,7 +58,7 @@ void Predictor::infer(std::vector<Item>& batch) {
     std::vector<int> valid;
     for (auto g : group) specs.push_back(&batch[g].logmel), valid.push_back(batch[g].valid_frames);
     const torch::Tensor probs =
-        track_probabilities(model_, specs, valid, params_.batch_size, device_, params_.crop_policy);
+        track_probabilities(model_, specs, valid, batch_size, device_, params_.crop_policy);
     for (std::size_t j = 0; j < group.size(); ++j) {
       const float* row = probs[j].data_ptr<float>();
       batch[group[j]].result.probabilities.assign(row, row + probs.size(1));
@@ -78,7 +78,7 @@ void Predictor::infer(std::vector<Item>& batch) {
               : std::max(1, window_frames / 2);
       std::vector<int> offsets;
       const torch::Tensor probs =
-          window_probabilities(model_, item.logmel, hop, params_.batch_size, device_, &offsets);
+          window_probabilities(model_, item.logmel, hop, batch_size, device_, &offsets);
       item.result.window_seconds = window_frames * fc.seconds_per_frame();
       item.result.hop_seconds = hop * fc.seconds_per_frame();
       for (std::size_t w = 0; w < offsets.size(); ++w) {
@@ -111,7 +111,9 @@ void Predictor::run(const std::vector<std::string>& inputs,
       cpu ? std::max(1, std::min<int>(threads, static_cast<int>(inputs.size()))) : 1;
   const int threads_per_worker = std::max(1, threads / model_workers);
   torch::set_num_threads(threads_per_worker);
-  const std::size_t batch_size = static_cast<std::size_t>(params_.batch_size);
+  // The workers share --batch-size, so memory in the model stays what one batch needs.
+  const std::size_t batch_size =
+      static_cast<std::size_t>(std::max(1, params_.batch_size / model_workers));
   // Decoders may run at most this far ahead of the oldest unreported input: memory stays flat.
   const std::size_t window = (model_workers + 1) * batch_size + 2 * decoders;
 
@@ -181,7 +183,7 @@ void Predictor::run(const std::vector<std::string>& inputs,
         }
       }
       try {
-        infer(batch);
+        infer(batch, static_cast<int>(batch_size));
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         if (!failure) failure = std::current_exception();

@@ -48,7 +48,7 @@ class Predictor {
 
  private:
   struct Item;  // one input on its way through: log-mel, then result
-  void infer(std::vector<Item>& batch);
+  void infer(std::vector<Item>& batch, int batch_size);
 
   Model model_;
   PredictParams params_;
