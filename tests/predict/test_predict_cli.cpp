@@ -112,8 +112,9 @@ TEST_F(PredictCli, EveryFormatParsesAndCorruptFilesAreReported) {
   int rows = 0;
   for (std::string line; std::getline(csv, line); ++rows) {
     // Quoted fields aside, every row has the header's column count.
-    if (line.find('"') == std::string::npos)
+    if (line.find('"') == std::string::npos) {
       EXPECT_EQ(std::count(line.begin(), line.end(), ','), 8) << line;
+    }
   }
   EXPECT_EQ(rows, 5);
 
