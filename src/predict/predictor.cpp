@@ -110,7 +110,6 @@ void Predictor::run(const std::vector<std::string>& inputs,
   const int model_workers =
       cpu ? std::max(1, std::min<int>(threads, static_cast<int>(inputs.size()))) : 1;
   const int threads_per_worker = std::max(1, threads / model_workers);
-  torch::set_num_threads(threads_per_worker);
   // The workers share --batch-size, so memory in the model stays what one batch needs.
   const std::size_t batch_size =
       static_cast<std::size_t>(std::max(1, params_.batch_size / model_workers));
@@ -177,10 +176,8 @@ void Predictor::run(const std::vector<std::string>& inputs,
                 [&] { return stop || next_take >= inputs.size() || decoded.count(next_take); });
         if (stop || next_take >= inputs.size()) return;
         first = next_take;
-        while (batch.size() < batch_size && decoded.count(next_take)) {
-          batch.push_back(std::move(decoded[next_take]));
-          decoded.erase(next_take++);
-        }
+        while (batch.size() < batch_size && decoded.count(next_take))
+          batch.push_back(std::move(decoded.extract(next_take++).mapped()));
       }
       try {
         infer(batch, static_cast<int>(batch_size));
@@ -220,8 +217,7 @@ void Predictor::run(const std::vector<std::string>& inputs,
         std::unique_lock<std::mutex> lock(mutex);
         cv.wait(lock, [&] { return failure || finished.count(next_emit); });
         if (failure) std::rethrow_exception(failure);
-        item = std::move(finished[next_emit]);
-        finished.erase(next_emit);
+        item = std::move(finished.extract(next_emit).mapped());
       }
       on_result(next_emit, item.result);
       {
