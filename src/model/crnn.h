@@ -16,10 +16,19 @@ struct ConvBlockImpl : torch::nn::Module {
                 double dropout);
   torch::Tensor forward(torch::Tensor x);
 
+  // Inference form (eval mode only): the batch norm folded into the conv's weights, then
+  // conv -> max-pool -> ELU. ELU is increasing, so pooling first gives the same maxima and
+  // ELU runs on a quarter of the values. Stale once the weights change: train() drops it.
+  // channels_last: the block's input arrives NHWC (the CPU form, see to_channels_last).
+  void fold_batch_norm(bool channels_last);
+  void train(bool on = true) override;
+
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
   torch::nn::MaxPool2d pool{nullptr};
   torch::nn::Dropout dropout{nullptr};
+  torch::Tensor folded_weight, folded_bias;  // not parameters: never saved or trained
+  bool folded_channels_last = false;
 };
 TORCH_MODULE(ConvBlock);
 
@@ -66,5 +75,11 @@ TORCH_MODULE(Crnn);
 // Stores the 4-d conv weights channels-last (NHWC). With channels-last inputs, oneDNN's CPU
 // convolutions are faster for inference (measured in bench_model); results are unchanged.
 void to_channels_last(Crnn& net);
+
+// Puts the model in eval mode in its fastest inference form on its current device: batch norms
+// folded into the convs (ConvBlockImpl::fold_batch_norm) and, on the CPU, channels-last weights.
+// Outputs match the plain eval-mode model to float rounding (~1e-5). Call again after the
+// weights change; train() undoes it.
+void prepare_for_inference(Crnn& net);
 
 }  // namespace genre

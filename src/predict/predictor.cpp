@@ -27,8 +27,7 @@ Predictor::Predictor(Model model, PredictParams params)
   if (params_.batch_size < 1)
     throw Error(ErrorKind::kInvalidArgument, "", "batch size must be >= 1");
   model_.net->to(device_);
-  model_.net->eval();
-  if (device_.is_cpu()) to_channels_last(model_.net);
+  prepare_for_inference(model_.net);
 }
 
 namespace {

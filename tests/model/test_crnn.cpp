@@ -39,6 +39,50 @@ TEST(Crnn, MultiLabelUsesSigmoid) {
   EXPECT_GT(std::abs(p.sum(1)[0].item<float>() - 1.0f), 1e-3);
 }
 
+// Batch-norm statistics far from the identity, as after training, so folding them matters.
+void randomise_batch_norms(Crnn& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& block : *net->blocks) {
+    auto& bn = block->as<ConvBlock>()->bn;
+    bn->running_mean.uniform_(-0.5, 0.5);
+    bn->running_var.uniform_(0.2, 3.0);
+    bn->weight.uniform_(-2.0, 2.0);  // negative scales too: pooling must still come out right
+    bn->bias.uniform_(-0.5, 0.5);
+  }
+}
+
+TEST(Crnn, InferenceFormMatchesThePlainModel) {
+  torch::manual_seed(3);
+  Crnn net(arch_default_params());
+  randomise_batch_norms(net);
+  net->eval();
+  const auto x = torch::randn({3, 1, 96, 300});
+  const auto plain = net->forward(x);
+  prepare_for_inference(net);
+  ASSERT_TRUE(net->blocks[0]->as<ConvBlock>()->folded_weight.defined());
+  const auto fast = net->forward(x.contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_LT((fast - plain).abs().max().item<float>(), 1e-4);
+  EXPECT_GT(plain.abs().max().item<float>(), 1e-2);  // not a trivially small output
+}
+
+TEST(Crnn, TrainingModeDropsTheInferenceForm) {
+  torch::manual_seed(4);
+  Crnn net(arch_default_params());
+  randomise_batch_norms(net);
+  prepare_for_inference(net);
+  net->train();
+  EXPECT_FALSE(net->blocks[0]->as<ConvBlock>()->folded_weight.defined());
+  {
+    torch::NoGradGuard no_grad;  // weights change after folding: the old fold must not be used
+    net->blocks[0]->as<ConvBlock>()->conv->weight.mul_(2.0);
+  }
+  net->eval();
+  const auto x = torch::randn({2, 1, 96, 200});
+  const auto plain = net->forward(x);
+  prepare_for_inference(net);
+  EXPECT_LT((net->forward(x) - plain).abs().max().item<float>(), 1e-4);
+}
+
 TEST(Crnn, InvalidConfigsAreRejected) {
   ArchConfig c = arch_default_params();
   c.pools = {{2, 2}, {2, 2}, {2, 2}, {3, 3}, {2, 4}};  // 96 -> 2, not 1
