@@ -15,7 +15,6 @@ namespace {
 using namespace genre;
 using Clock = std::chrono::steady_clock;
 
-
 double train_rate(int frames, int batch, int steps, bool channels_last) {
   torch::manual_seed(0);
   Crnn net(arch_default_params());
@@ -36,13 +35,16 @@ double train_rate(int frames, int batch, int steps, bool channels_last) {
   return steps * batch / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double infer_rate(int frames, int batch, int steps, bool channels_last) {
+enum class InferForm { kPlain, kChannelsLast, kPrepared };
+
+double infer_rate(int frames, int batch, int steps, InferForm form) {
   torch::manual_seed(0);
   Crnn net(arch_default_params());
   net->eval();
-  if (channels_last) to_channels_last(net);
+  if (form == InferForm::kChannelsLast) to_channels_last(net);
+  if (form == InferForm::kPrepared) prepare_for_inference(net);  // what genre predict runs
   torch::Tensor x = torch::randn({batch, 1, 96, frames});
-  if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (form != InferForm::kPlain) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   torch::InferenceMode guard;
   net->forward(x);
   const auto start = Clock::now();
@@ -64,12 +66,13 @@ int main(int argc, char** argv) {
   // Levers, each measured: glibc's default allocator (what a plain LibTorch program gets), then
   // the allocator tuned as the genre CLI does, then channels_last on top.
   const double train_plain = train_rate(frames, batch, steps, false);
-  const double infer_plain = infer_rate(frames, batch, steps, false);
+  const double infer_plain = infer_rate(frames, batch, steps, InferForm::kPlain);
   tune_allocator_for_tensors();
   const double train = train_rate(frames, batch, steps, false);
   const double train_cl = train_rate(frames, batch, steps, true);
-  const double infer = infer_rate(frames, batch, steps, false);
-  const double infer_cl = infer_rate(frames, batch, steps, true);
+  const double infer = infer_rate(frames, batch, steps, InferForm::kPlain);
+  const double infer_cl = infer_rate(frames, batch, steps, InferForm::kChannelsLast);
+  const double infer_prepared = infer_rate(frames, batch, steps, InferForm::kPrepared);
 
   nlohmann::json base;
   if (bench::python_has("torch"))
@@ -79,8 +82,8 @@ int main(int argc, char** argv) {
   if (base.is_null()) {
     std::printf(
         "training %.2f samples/s (default allocator %.2f, channels_last %.2f), inference %.2f "
-        "(channels_last %.2f); no PyTorch baseline (Debian python3-torch)\n",
-        train, train_plain, train_cl, infer, infer_cl);
+        "(channels_last %.2f, inference form %.2f); no PyTorch baseline (Debian python3-torch)\n",
+        train, train_plain, train_cl, infer, infer_cl, infer_prepared);
     return 0;
   }
   std::printf("samples/s; ratio = genre / PyTorch Python (higher is faster)\n");
@@ -94,5 +97,7 @@ int main(int argc, char** argv) {
   bench::print_ratio("inference, default allocator", infer_plain, py_infer, "/s", true);
   bench::print_ratio("inference (genre CLI setup)", infer, py_infer, "/s", true);
   bench::print_ratio("inference, channels_last", infer_cl, py_infer, "/s", true);
+  bench::print_ratio("inference form (BN folded, pool before ELU)", infer_prepared, py_infer, "/s",
+                     true);
   return 0;
 }

@@ -1,17 +1,21 @@
 // End to end: tracks/s of `genre predict` over a folder of 30 s clips on 2 cores, with peak RSS,
 // next to a Python pipeline doing the same job (torchaudio features + the same model and weights
-// in PyTorch, Debian python3-torch/python3-torchaudio) measured in the same run.
-//   bench_predict [FOLDER] [MODEL]   (default: ../shared/gtzan, models/genre-gtzan.pt)
+// in PyTorch, Debian python3-torch/python3-torchaudio) measured in the same run. The two sides
+// take turns for ROUNDS rounds and each reports its median, so a noisy neighbour that slows one
+// round does not decide the ratio.
+//   bench_predict [FOLDER] [MODEL] [ROUNDS]   (default: ../shared/gtzan, models/genre-gtzan.pt, 3)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "bench_support.h"
 #include "data/inputs.h"
@@ -42,6 +46,18 @@ RunStats run(const std::string& command) {
   return s;
 }
 
+// The run with the median time (the lower middle one for an even count).
+RunStats median(std::vector<RunStats> runs) {
+  std::sort(runs.begin(), runs.end(),
+            [](const RunStats& a, const RunStats& b) { return a.seconds < b.seconds; });
+  return runs[(runs.size() - 1) / 2];
+}
+
+void report(const char* what, const RunStats& r, std::size_t n) {
+  std::printf("%s: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n", what, r.seconds,
+              n / r.seconds, r.peak_rss_mb, r.status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +66,7 @@ int main(int argc, char** argv) {
   std::string folder = argc > 1 ? argv[1] : genre::bench::shared_dir() + "/gtzan";
   const std::string model =
       argc > 2 ? argv[2] : std::string(GENRE_SOURCE_DIR) + "/models/genre-gtzan.pt";
+  const int rounds = std::max(1, argc > 3 ? std::atoi(argv[3]) : 3);
   if (!fs::is_directory(folder) || !fs::exists(model)) {
     std::printf("need a folder of clips (%s) and a model (%s)\n", folder.c_str(), model.c_str());
     return 1;
@@ -66,21 +83,12 @@ int main(int argc, char** argv) {
 
   const std::string predict =
       std::string(GENRE_BINARY) + " predict -q --jsonl -m " + model + " -o /dev/null @" + list;
-  const RunStats genre_run = run(predict);
-  std::printf("genre predict: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n",
-              genre_run.seconds, n / genre_run.seconds, genre_run.peak_rss_mb, genre_run.status);
-  // The same arithmetic as the Python pipeline: every crop through the whole model.
-  const RunStats independent = run(predict + " --independent-crops");
-  std::printf(
-      "genre predict --independent-crops: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n",
-      independent.seconds, n / independent.seconds, independent.peak_rss_mb, independent.status);
-
   // Where the time goes: the front end alone (decode, resample, log-mel to .npy files, all
   // cores), then the model alone on those log-mels. The end-to-end run overlaps the two.
   const std::string npy_dir = fs::temp_directory_path() / "genre_bench_logmels";
   fs::remove_all(npy_dir);
-  const RunStats front_end = run(std::string(GENRE_BINARY) + " features -q -o " + npy_dir + " @" +
-                                 list + " > /dev/null");
+  const RunStats front_end =
+      run(std::string(GENRE_BINARY) + " features -q -o " + npy_dir + " @" + list + " > /dev/null");
   const RunStats model_only = run(std::string(GENRE_BINARY) + " predict -q --jsonl -m " + model +
                                   " -o /dev/null " + npy_dir);
   fs::remove_all(npy_dir);
@@ -88,16 +96,35 @@ int main(int argc, char** argv) {
               front_end.seconds, 1000 * front_end.seconds / n, model_only.seconds,
               1000 * model_only.seconds / n);
 
-  if (!genre::bench::python_has("torchaudio")) {
+  const bool have_python = genre::bench::python_has("torchaudio");
+  if (!have_python)
     std::printf("Python baseline unavailable (Debian python3-torch, python3-torchaudio)\n");
-    return 0;
-  }
   const std::string exported = fs::temp_directory_path() / "genre_bench_model.pt";
-  run(std::string(GENRE_BINARY) + " export " + model + " -o " + exported + " 2>/dev/null");
-  const RunStats py = run("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_predict.py " +
-                          exported + " " + list + " > /dev/null");
-  std::printf("python pipeline: %.2f s, %.2f tracks/s, peak RSS %.0f MB (exit %d)\n", py.seconds,
-              n / py.seconds, py.peak_rss_mb, py.status);
+  if (have_python)
+    run(std::string(GENRE_BINARY) + " export " + model + " -o " + exported + " 2>/dev/null");
+  const std::string python = "cd " GENRE_BENCH_PYTHON_DIR
+                             " && /usr/bin/python3 baseline_predict.py " +
+                             exported + " " + list + " > /dev/null";
+
+  std::vector<RunStats> genre_runs, independent_runs, python_runs;
+  for (int r = 1; r <= rounds; ++r) {
+    std::printf("round %d of %d\n", r, rounds);
+    genre_runs.push_back(run(predict));
+    report("  genre predict", genre_runs.back(), n);
+    // The same arithmetic as the Python pipeline: every crop through the whole model.
+    independent_runs.push_back(run(predict + " --independent-crops"));
+    report("  genre predict --independent-crops", independent_runs.back(), n);
+    if (!have_python) continue;
+    python_runs.push_back(run(python));
+    report("  python pipeline", python_runs.back(), n);
+  }
+  const RunStats genre_run = median(genre_runs), independent = median(independent_runs);
+  std::printf("medians of %d rounds:\n", rounds);
+  report("genre predict", genre_run, n);
+  report("genre predict --independent-crops", independent, n);
+  if (!have_python) return 0;
+  const RunStats py = median(python_runs);
+  report("python pipeline", py, n);
   genre::bench::print_ratio("tracks/s, end to end", n / genre_run.seconds, n / py.seconds, "/s",
                             true);
   genre::bench::print_ratio("tracks/s, end to end, --independent-crops", n / independent.seconds,
