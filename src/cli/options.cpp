@@ -112,6 +112,12 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--time-mask-width", p.time_mask_width, "Widest time mask (frames)")
       ->default_val(p.time_mask_width);
   app->add_option("--mixup", p.mixup_alpha, "Augment: mixup with Beta(alpha, alpha) (0 = off)");
+  app->add_option("--time-stretch", p.time_stretch,
+                  "Augment: play each crop at a random rate in [1/(1+S), 1+S] (0 = off)")
+      ->check(CLI::Range(0.0, 0.99));
+  app->add_option("--freq-shift", p.freq_shift,
+                  "Augment: shift the mel axis by up to F bands (~1 semitone per band above 1 kHz)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--label-smoothing", p.label_smoothing,
                   "Single-label: target 1-E on the label, E spread over all classes (0 = off)")
       ->check(CLI::Range(0.0, 1.0));

@@ -84,6 +84,8 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"time_masks", p.time_masks},
           {"time_mask_width", p.time_mask_width},
           {"mixup_alpha", p.mixup_alpha},
+          {"time_stretch", p.time_stretch},
+          {"freq_shift", p.freq_shift},
           {"label_smoothing", p.label_smoothing},
           {"early_stopping", p.early_stopping},
           {"lr_patience", p.lr_patience},

@@ -11,6 +11,7 @@
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "model/inference.h"
+#include "train/augment.h"
 
 namespace genre {
 
@@ -77,13 +78,27 @@ Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>
   for (int64_t b = 0; b < B; ++b) {
     const Example& e = set[ids[b]];
     const int total = e.logmel->n_frames;
+    // Time stretch: read more or fewer frames than the crop holds (a log-uniform factor).
+    int source = length;
+    if (p.time_stretch > 0) {
+      const double r = std::log1p(p.time_stretch);
+      source =
+          std::max(1, static_cast<int>(std::lround(
+                          length * std::exp(std::uniform_real_distribution<double>(-r, r)(rng)))));
+    }
+    const float shift =
+        p.freq_shift > 0 ? std::uniform_real_distribution<float>(-p.freq_shift, p.freq_shift)(rng)
+                         : 0.0f;
     int offset = 0;
-    if (length < total) {
-      const int span = std::max(0, std::min(e.valid_frames, total) - length);
+    if (source < total) {
+      const int span = std::max(0, std::min(e.valid_frames, total) - source);
       offset = p.random_crop ? std::uniform_int_distribution<int>(0, span)(rng) : span / 2;
     }
     float* dst = x + b * stride;
-    copy_crop(*e.logmel, offset, length, dst);
+    if (p.time_stretch > 0 || p.freq_shift > 0)
+      copy_warped_crop(*e.logmel, offset, source, shift, length, dst);
+    else
+      copy_crop(*e.logmel, offset, length, dst);
     if (p.gain_db > 0) {
       const float g = std::uniform_real_distribution<float>(-p.gain_db, p.gain_db)(rng);
       for (std::size_t i = 0; i < stride; ++i) dst[i] += g;
@@ -150,6 +165,9 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
                 "epochs, batch size and learning rate must be positive");
   if (p.lr_schedule != "constant" && p.lr_schedule != "cosine")
     throw Error(ErrorKind::kInvalidArgument, "", "lr schedule must be constant or cosine");
+  if (!(p.time_stretch >= 0 && p.time_stretch < 1) || !(p.freq_shift >= 0))
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "time stretch must be in [0, 1) and frequency shift >= 0");
   if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
     throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());

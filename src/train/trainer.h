@@ -40,6 +40,10 @@ struct TrainParams {
   int freq_masks = 0, freq_mask_width = 8;  // SpecAugment-style masks (set to the example mean)
   int time_masks = 0, time_mask_width = 16;
   double mixup_alpha = 0.0;  // mixup with Beta(alpha, alpha); 0 = off
+  // Tempo and pitch (train/augment.h): each crop reads its frames at a random rate in
+  // [1/(1+s), 1+s] and shifts the mel axis by a random [-f, f] bands; 0 = off.
+  double time_stretch = 0.0;
+  double freq_shift = 0.0;
   // Single-label: the target puts 1 - e on the label and spreads e over all classes (a softer
   // target against over-confident crops); 0 = off.
   double label_smoothing = 0.0;
