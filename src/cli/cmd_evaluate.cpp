@@ -45,6 +45,7 @@ int run_evaluate(const EvaluateOptions& o) {
   if (set.empty())
     throw Error(ErrorKind::kData, o.data, "no tracks in split '" + o.split + "' (" + how + ")");
   torch::set_num_threads(hardware_threads());
+  prepare_for_inference(model.net);  // as genre predict runs it
   const EvalScores scores = evaluate_examples(model, set, o.batch_size, device);
   std::vector<int> truth;
   for (const auto& e : set) truth.push_back(e.labels[0]);
