@@ -1,7 +1,11 @@
-// genre/train: geometric augmentation of training crops on the log-mel.
+// genre/train: training batches: crops of the examples' log-mels with their augmentation
+// (tempo, pitch, gain, SpecAugment masks, mixup).
 #pragma once
 
+#include <random>
+
 #include "features/features.h"
+#include "train/trainer.h"
 
 namespace genre {
 
@@ -17,5 +21,14 @@ namespace genre {
 // copy_crop pads with.
 void copy_warped_crop(const Spectrogram& s, int offset, int source_frames, float shift_bands,
                       int length, float* dst);
+
+// One training batch: inputs [B, 1, mels, L] and target distributions [B, classes].
+struct Batch {
+  torch::Tensor x, target, primary;  // primary: first label of each (unmixed) example
+};
+
+// The examples `ids` of `set` as one batch of `length`-frame crops, augmented as `p` says.
+Batch make_batch(const std::vector<Example>& set, const std::vector<std::size_t>& ids, int length,
+                 int n_classes, bool multi_label, const TrainParams& p, std::mt19937_64& rng);
 
 }  // namespace genre
