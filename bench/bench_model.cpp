@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 3 ? std::atoi(argv[3]) : 2;
   const int steps = argc > 4 ? std::atoi(argv[4]) : 2;
   torch::set_num_threads(threads);
+  std::printf("%s\n", genre::bench::cpu_description().c_str());
   std::printf("default CRNN, input 96 x %d, batch %d, %d threads, %d timed steps\n", frames, batch,
               threads, steps);
 

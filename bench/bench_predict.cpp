@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     std::ofstream out(list);
     for (std::size_t i = 0; i < n; ++i) out << inputs[i].path << "\n";
   }
+  std::printf("%s\n", genre::bench::cpu_description().c_str());
   std::printf("%zu clips from %s, model %s\n", n, folder.c_str(), model.c_str());
 
   const std::string predict =

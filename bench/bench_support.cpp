@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 namespace genre::bench {
 
@@ -28,6 +30,19 @@ nlohmann::json run_json(const std::string& command) {
   } catch (...) {
     return nullptr;
   }
+}
+
+std::string cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  bool avx512 = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos)
+      model = line.substr(line.find(':') + 2);
+    if (line.rfind("flags", 0) == 0) avx512 = line.find(" avx512f") != std::string::npos;
+  }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores" +
+         (avx512 ? ", AVX-512" : ", no AVX-512");
 }
 
 bool python_has(const std::string& module) {
