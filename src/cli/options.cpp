@@ -98,6 +98,8 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   add_device_option(app, p.device);
   app->add_flag("!--no-balance", p.balance_classes,
                 "Do not weight the loss by inverse class frequency");
+  app->add_flag("--balance-crops", p.balance_by_crops,
+                "Count class frequency over the crops drawn per epoch, not over tracks");
   app->add_flag("--random-crop", p.random_crop,
                 "Augment: random crop offsets (with --input-frames)");
   app->add_option(

@@ -76,6 +76,7 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"weight_decay", p.weight_decay},
           {"seed", p.seed},
           {"balance_classes", p.balance_classes},
+          {"balance_by_crops", p.balance_by_crops},
           {"random_crop", p.random_crop},
           {"crops_per_track", p.crops_per_track},
           {"gain_db", p.gain_db},

@@ -75,6 +75,30 @@ std::string clock(double seconds) {
 
 }  // namespace
 
+int crops_per_epoch(const Example& e, const TrainParams& p, int length, int total_frames) {
+  if (length >= total_frames) return 1;
+  if (p.crops_per_track > 0) return p.crops_per_track;
+  return std::max(1, std::min(e.valid_frames, total_frames) / length / 2);
+}
+
+std::vector<float> class_weights(const std::vector<Example>& train_set, const TrainParams& p,
+                                 int n_classes, int length, int total_frames) {
+  std::vector<float> weight(n_classes, 1.0f);
+  if (!p.balance_classes) return weight;
+  std::vector<double> counts(n_classes, 0.0);
+  double total = 0;
+  for (const auto& e : train_set) {
+    const int n = p.balance_by_crops ? crops_per_epoch(e, p, length, total_frames) : 1;
+    counts[e.labels.at(0)] += n;
+    total += n;
+  }
+  for (int c = 0; c < n_classes; ++c)
+    weight[c] = counts[c] > 0
+                    ? static_cast<float>(total) / static_cast<float>(n_classes * counts[c])
+                    : 0.0f;
+  return weight;
+}
+
 TrainResult train(Model& model, const std::vector<Example>& train_set,
                   const std::vector<Example>& valid_set, const TrainParams& p,
                   const std::string& resume) {
@@ -102,13 +126,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
       arch.input_frames > 0 && arch.input_frames < total_frames ? arch.input_frames : total_frames;
 
   // Inverse-frequency class weights (single-label), so an over-represented class does not dominate.
-  std::vector<float> class_weight(C, 1.0f);
-  if (p.balance_classes && !multi) {
-    std::vector<int> counts(C, 0);
-    for (const auto& e : train_set) ++counts[e.labels.at(0)];
-    for (int c = 0; c < C; ++c)
-      class_weight[c] = counts[c] ? static_cast<float>(train_set.size()) / (C * counts[c]) : 0.0f;
-  }
+  const std::vector<float> class_weight =
+      multi ? std::vector<float>(C, 1.0f) : class_weights(train_set, p, C, length, total_frames);
   const torch::Tensor weight_row = torch::tensor(class_weight).unsqueeze(0).to(device);
 
   torch::optim::Adam optimizer(net->parameters(),
@@ -172,12 +191,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     std::mt19937_64 rng(p.seed * 7919ull + epoch);
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < train_set.size(); ++i) {
-      int draws = 1;
-      if (length < total_frames)
-        draws = p.crops_per_track > 0
-                    ? p.crops_per_track
-                    : std::max(1, std::min(train_set[i].valid_frames, total_frames) / length / 2);
-      order.insert(order.end(), draws, i);
+      order.insert(order.end(), crops_per_epoch(train_set[i], p, length, total_frames), i);
     }
     std::shuffle(order.begin(), order.end(), rng);
 

@@ -29,6 +29,10 @@ struct TrainParams {
   int threads = 0;              // LibTorch intra-op threads; <= 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
   bool balance_classes = true;  // weight the loss by inverse class frequency
+  // Count class frequency over the crops an epoch draws rather than over tracks: with crops
+  // proportional to length, a class of long tracks (GTZAN's classical halves) otherwise keeps
+  // more loss mass than the others.
+  bool balance_by_crops = false;
 
   // Augmentation (all off by default).
   bool random_crop = false;  // random crop offset (input_frames > 0) instead of the centre
@@ -81,6 +85,15 @@ struct TrainResult {
   double best_valid_score = 0;
   double seconds = 0;
 };
+
+// Crops of an example drawn in each epoch of a model that sees `length` of `total_frames` frames
+// (1 when it sees whole excerpts).
+int crops_per_epoch(const Example& e, const TrainParams& p, int length, int total_frames);
+
+// Single-label loss weights: inverse class frequency counted over tracks, or over the crops an
+// epoch draws (p.balance_by_crops); all 1 when p.balance_classes is off.
+std::vector<float> class_weights(const std::vector<Example>& train_set, const TrainParams& p,
+                                 int n_classes, int length, int total_frames);
 
 // Trains model.net in place; at the end it holds the selected weights (best validation score, or
 // the average of the last epochs). With an empty validation set the last epoch is kept.

@@ -164,6 +164,29 @@ TEST(Trainer, ResumeFromCheckpointEqualsUninterrupted) {
   EXPECT_TRUE(torch::allclose(full.net->forward(x), resumed.net->forward(x), 1e-5, 1e-5));
 }
 
+TEST(ClassWeights, CountTracksOrTheCropsAnEpochDraws) {
+  // Class 0: two whole clips (1366 frames, 7 crops of 96 each); class 1: four short pieces.
+  const std::vector<Example> set = {{nullptr, 1366, {0}}, {nullptr, 1366, {0}},
+                                    {nullptr, 120, {1}},  {nullptr, 120, {1}},
+                                    {nullptr, 120, {1}},  {nullptr, 120, {1}}};
+  TrainParams p = train_default_params();
+  p.crops_per_track = 0;
+  EXPECT_EQ(crops_per_epoch(set[0], p, 96, 1366), 7);
+  EXPECT_EQ(crops_per_epoch(set[2], p, 96, 1366), 1);
+  EXPECT_EQ(crops_per_epoch(set[0], p, 1366, 1366), 1);  // whole excerpts: one each
+
+  auto w = class_weights(set, p, 2, 96, 1366);  // by tracks: 2 vs 4 of 6
+  EXPECT_FLOAT_EQ(w[0], 1.5f);
+  EXPECT_FLOAT_EQ(w[1], 0.75f);
+  p.balance_by_crops = true;  // by crops: 14 vs 4 of 18, so both classes carry equal loss mass
+  w = class_weights(set, p, 2, 96, 1366);
+  EXPECT_FLOAT_EQ(w[0], 18.0f / 28.0f);
+  EXPECT_FLOAT_EQ(w[1], 18.0f / 8.0f);
+  EXPECT_FLOAT_EQ(w[0] * 14, w[1] * 4);
+  p.balance_classes = false;
+  EXPECT_EQ(class_weights(set, p, 2, 96, 1366), std::vector<float>(2, 1.0f));
+}
+
 TEST(CropOffsets, CoverTheValidPart) {
   EXPECT_EQ(crop_offsets(1366, 1366, 0), std::vector<int>{0});
   EXPECT_EQ(crop_offsets(1366, 1366, 1366), std::vector<int>{0});
