@@ -67,13 +67,9 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
     param.value().set_requires_grad(is_head);
     if (is_head) trainable.push_back(param.value());
   }
-  std::vector<float> class_weight(C, 1.0f);
-  if (p.balance_classes) {
-    std::vector<int> counts(C, 0);
-    for (const auto& e : examples) ++counts[e.labels.at(0)];
-    for (int c = 0; c < C; ++c)
-      class_weight[c] = counts[c] ? static_cast<float>(examples.size()) / (C * counts[c]) : 0.0f;
-  }
+  // One sample per example (whole cached excerpts), so tracks and crops count alike.
+  const std::vector<float> class_weight =
+      class_weights(examples, p, C, /*length=*/1, /*total_frames=*/1);
   const torch::Device device = model.net->output->weight.device();
   const torch::Tensor weights = torch::tensor(class_weight).to(device);
   torch::optim::Adam optimizer(trainable,

@@ -125,7 +125,6 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
   const int length =
       arch.input_frames > 0 && arch.input_frames < total_frames ? arch.input_frames : total_frames;
 
-  // Inverse-frequency class weights (single-label), so an over-represented class does not dominate.
   const std::vector<float> class_weight =
       multi ? std::vector<float>(C, 1.0f) : class_weights(train_set, p, C, length, total_frames);
   const torch::Tensor weight_row = torch::tensor(class_weight).unsqueeze(0).to(device);
@@ -190,9 +189,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     torch::manual_seed(p.seed * 1000003ull + epoch);
     std::mt19937_64 rng(p.seed * 7919ull + epoch);
     std::vector<std::size_t> order;
-    for (std::size_t i = 0; i < train_set.size(); ++i) {
+    for (std::size_t i = 0; i < train_set.size(); ++i)
       order.insert(order.end(), crops_per_epoch(train_set[i], p, length, total_frames), i);
-    }
     std::shuffle(order.begin(), order.end(), rng);
 
     net->train();
