@@ -137,12 +137,32 @@ torch::Tensor CrnnImpl::conv_sequence(torch::Tensor x) {
 }
 
 torch::Tensor CrnnImpl::recurrent(torch::Tensor x) {
+  if (fast_gru && !is_training() && x.is_cpu()) {
+    std::vector<std::pair<int, int>> windows;
+    for (int64_t n = 0; n < x.size(0); ++n) windows.emplace_back(static_cast<int>(n), 0);
+    return fast_gru->last_states(x, windows, static_cast<int>(x.size(1)));
+  }
   if (gru) {
     x = std::get<0>(gru->forward(x));
   } else {
     for (auto& layer : *keras_grus) x = layer->as<Keras1Gru>()->forward(x);
   }
   return x.select(1, x.size(1) - 1);
+}
+
+torch::Tensor CrnnImpl::recurrent_windows(const torch::Tensor& sequence,
+                                          const std::vector<std::pair<int, int>>& windows,
+                                          int steps) {
+  if (fast_gru && !is_training() && sequence.is_cpu())
+    return fast_gru->last_states(sequence, windows, steps);
+  std::vector<torch::Tensor> slices;
+  for (const auto& [n, t0] : windows) slices.push_back(sequence[n].narrow(0, t0, steps));
+  return recurrent(torch::stack(slices));
+}
+
+void CrnnImpl::train(bool on) {
+  if (on) fast_gru.reset();
+  torch::nn::Module::train(on);
 }
 
 torch::Tensor CrnnImpl::classify(torch::Tensor embedding) {
@@ -169,6 +189,8 @@ void prepare_for_inference(Crnn& net) {
   const bool cpu = net->parameters().empty() || net->parameters().front().is_cpu();
   if (cpu) to_channels_last(net);
   for (auto& block : *net->blocks) block->as<ConvBlock>()->fold_batch_norm(cpu);
+  net->fast_gru.reset();
+  if (cpu && net->gru) net->fast_gru = std::make_shared<const GruInference>(net->gru);
 }
 
 }  // namespace genre

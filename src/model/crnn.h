@@ -6,7 +6,12 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+#include <utility>
+#include <vector>
+
 #include "model/arch_config.h"
+#include "model/gru_inference.h"
 
 namespace genre {
 
@@ -56,11 +61,15 @@ struct CrnnImpl : torch::nn::Module {
   // The two halves of embed(): input norm + conv blocks -> sequence [B, T', C]; GRUs -> [B, H].
   torch::Tensor conv_sequence(torch::Tensor x);
   torch::Tensor recurrent(torch::Tensor sequence);
+  // recurrent() over windows (n, t0) of `steps` steps of one sequence [N, T', C]: [W, H].
+  torch::Tensor recurrent_windows(const torch::Tensor& sequence,
+                                  const std::vector<std::pair<int, int>>& windows, int steps);
   // Logits from an embedding (dropout + output layer).
   torch::Tensor classify(torch::Tensor embedding);
   // Probabilities: softmax (single-label) or sigmoid (multi-label) of the logits.
   torch::Tensor predict_proba(torch::Tensor x);
   torch::Tensor probabilities(torch::Tensor logits) const;
+  void train(bool on = true) override;
 
   ArchConfig config;
   torch::nn::BatchNorm2d input_bn{nullptr};
@@ -69,6 +78,9 @@ struct CrnnImpl : torch::nn::Module {
   torch::nn::ModuleList keras_grus;
   torch::nn::Dropout final_dropout{nullptr};
   torch::nn::Linear output{nullptr};
+  // The GRUs as plain loops (prepare_for_inference on the CPU); stale once weights change, so
+  // train() drops it.
+  std::shared_ptr<const GruInference> fast_gru;
 };
 TORCH_MODULE(Crnn);
 
@@ -77,7 +89,8 @@ TORCH_MODULE(Crnn);
 void to_channels_last(Crnn& net);
 
 // Puts the model in eval mode in its fastest inference form on its current device: batch norms
-// folded into the convs (ConvBlockImpl::fold_batch_norm) and, on the CPU, channels-last weights.
+// folded into the convs (ConvBlockImpl::fold_batch_norm) and, on the CPU, channels-last weights
+// and the GRUs as plain loops (GruInference).
 // Outputs match the plain eval-mode model to float rounding (~1e-5). Call again after the
 // weights change; train() undoes it.
 void prepare_for_inference(Crnn& net);

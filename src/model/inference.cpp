@@ -104,16 +104,18 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
     }
     const torch::Tensor sequence =
         model.net->conv_sequence(window_batch(arch, tracks, whole, 0, n, total, device));
-    std::vector<torch::Tensor> windows;
+    std::vector<std::pair<int, int>> windows;  // (track in this pass, first step)
     std::vector<int64_t> counts;
     for (std::size_t b = 0; b < n; ++b) {
       const int valid = valid_frames.empty() ? total : valid_frames[start + b];
       const auto offsets = crop_offsets(total, valid, arch.input_frames);
-      for (int o : offsets) windows.push_back(sequence[b].narrow(0, o / pool, steps));
+      for (int o : offsets) windows.emplace_back(static_cast<int>(b), o / pool);
       counts.push_back(static_cast<int64_t>(offsets.size()));
     }
     const torch::Tensor probs =
-        model.net->probabilities(model.net->classify(model.net->recurrent(torch::stack(windows))))
+        model.net
+            ->probabilities(
+                model.net->classify(model.net->recurrent_windows(sequence, windows, steps)))
             .to(torch::kCPU);
     int64_t row = 0;
     for (int64_t count : counts) {

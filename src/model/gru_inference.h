@@ -1,0 +1,40 @@
+// genre/model: the eval-mode GRU stack of a CRNN as plain float loops, for CPU inference.
+//
+// Debian's LibTorch multiplies through the reference BLAS, which is slow on the GRU's tiny
+// matrices (32-wide states); these loops are ~5x faster there (bench_model), and they read the
+// first layer's input projection once per time step of the shared conv sequence instead of once
+// per overlapping crop. Same equations as torch::nn::GRU (gates r, z, n), same outputs to ~1e-6.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <utility>
+#include <vector>
+
+namespace genre {
+
+class GruInference {
+ public:
+  // Copies the weights of a CPU torch::nn::GRU (batch_first, with biases).
+  explicit GruInference(torch::nn::GRU& gru);
+
+  // The top layer's last hidden state for each window [W, hidden]. sequence: [N, T, input] float
+  // on the CPU; window (n, t0) runs the stack from h = 0 over sequence[n, t0 : t0 + steps].
+  torch::Tensor last_states(const torch::Tensor& sequence,
+                            const std::vector<std::pair<int, int>>& windows, int steps) const;
+
+  int hidden_size() const { return hidden_; }
+
+ private:
+  struct Layer {
+    int input = 0;
+    std::vector<float> w_ih_t, w_hh_t;  // transposed: [input][3H], [H][3H]
+    std::vector<float> b_ih, b_hh;      // [3H]
+  };
+  void step(const Layer& layer, const float* input_gates, float* h, float* hidden_gates) const;
+
+  int hidden_ = 0;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace genre
