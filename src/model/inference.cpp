@@ -112,11 +112,10 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
       for (int o : offsets) windows.emplace_back(static_cast<int>(b), o / pool);
       counts.push_back(static_cast<int64_t>(offsets.size()));
     }
-    const torch::Tensor probs =
-        model.net
-            ->probabilities(
-                model.net->classify(model.net->recurrent_windows(sequence, windows, steps)))
-            .to(torch::kCPU);
+    const torch::Tensor probs = model.net
+                                    ->probabilities(model.net->classify(
+                                        model.net->recurrent_windows(sequence, windows, steps)))
+                                    .to(torch::kCPU);
     int64_t row = 0;
     for (int64_t count : counts) {
       means.push_back(probs.narrow(0, row, count).mean(0));
