@@ -1,9 +1,10 @@
 // genre/model: the eval-mode GRU stack of a CRNN as plain float loops, for CPU inference.
 //
 // Debian's LibTorch multiplies through the reference BLAS, which is slow on the GRU's tiny
-// matrices (32-wide states); these loops are ~5x faster there (bench_model), and they read the
-// first layer's input projection once per time step of the shared conv sequence instead of once
-// per overlapping crop. Same equations as torch::nn::GRU (gates r, z, n), same outputs to ~1e-6.
+// matrices (32-wide states). These loops, which also compute the first layer's input projection
+// once per time step of the shared conv sequence instead of once per overlapping crop, cut the
+// model stage's CPU time by 16% (docs/benchmarks.md). Same equations as torch::nn::GRU (gates
+// r, z, n); outputs agree to float rounding (tests/model/test_gru_inference.cpp checks 1e-5).
 #pragma once
 
 #include <torch/torch.h>
@@ -22,8 +23,6 @@ class GruInference {
   // on the CPU; window (n, t0) runs the stack from h = 0 over sequence[n, t0 : t0 + steps].
   torch::Tensor last_states(const torch::Tensor& sequence,
                             const std::vector<std::pair<int, int>>& windows, int steps) const;
-
-  int hidden_size() const { return hidden_; }
 
  private:
   struct Layer {
