@@ -1,7 +1,8 @@
 """Python pipeline for bench_predict: the same job as `genre predict` over a list of files.
 
-torchaudio decode + mono + Resample(-> 12 kHz) + MelSpectrogram(slaney) + AmplitudeToDB(top_db 80),
-the middle 29.12 s excerpt, the same CRNN and weights in PyTorch, the same crop averaging,
+torchaudio decode + mono + Resample(-> the model's rate) + MelSpectrogram + AmplitudeToDB, as the
+model's feature config says (12 kHz Slaney mels with top_db 80 for the CRNN, 16 kHz HTK mels for a
+transfer model), the middle excerpt, the same CRNN and weights in PyTorch, the same crop averaging,
 batched, 2 threads. Prints one JSON line per file on stdout.
 """
 import json
@@ -20,9 +21,11 @@ fc = meta["features"]
 excerpt = fc["excerpt_samples"]
 crop = meta["arch"].get("input_frames", 0)
 mel = torchaudio.transforms.MelSpectrogram(sample_rate=fc["sample_rate"], n_fft=fc["n_fft"], hop_length=fc["hop_length"],
-                                           n_mels=fc["n_mels"], f_min=fc["fmin"], f_max=fc["fmax"], norm="slaney",
-                                           mel_scale="slaney", center=True, pad_mode="constant")
-to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=fc["top_db"])
+                                           n_mels=fc["n_mels"], f_min=fc["fmin"], f_max=fc["fmax"],
+                                           norm=None if fc.get("mel_norm") == "none" else "slaney",
+                                           mel_scale=fc.get("mel_scale", "slaney"), center=True,
+                                           pad_mode=fc.get("pad_mode", "constant"))
+to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=fc["top_db"] if fc["top_db"] > 0 else None)
 resamplers = {}
 
 

@@ -17,6 +17,7 @@ struct CvOptions {
   bool json = false, freeze_conv = false, linear_probe = false;
   int folds = 10;
   ArchOptions arch;
+  TransferOptions transfer;
   DataOptions data_opts;
   TrainParams params = train_default_params();
 };
@@ -24,9 +25,15 @@ struct CvOptions {
 int run_cv(CvOptions& o) {
   Model init;
   FeatureConfig features = feature_default_params();
+  std::vector<Model> backbones;
+  if (o.transfer.enabled() && !o.init.empty())
+    throw Error(ErrorKind::kInvalidArgument, "", "use either --backbone or --init");
   if (!o.init.empty()) {
     init = load_model(o.init);
     features = init.info.features;
+  } else if (o.transfer.enabled()) {
+    backbones = o.transfer.load();
+    features = backbones.front().info.features;
   }
   const bool quiet_data = o.json || o.params.quiet;
   PreparedData data =
@@ -39,7 +46,11 @@ int run_cv(CvOptions& o) {
   ModelInfo base;
   base.classes = data.dataset.classes;
   base.features = features;
-  if (!o.init.empty()) {
+  if (o.transfer.enabled()) {
+    // Every fold starts from the same backbones and fits only the head on cached features.
+    init = make_transfer_model(backbones, base.classes, o.transfer.params(o.arch));
+    base = init.info;
+  } else if (!o.init.empty()) {
     base.arch = o.arch.build_from(init.info.arch, static_cast<int>(base.classes.size()), false);
   } else {
     base.arch = o.arch.build(static_cast<int>(base.classes.size()), false);
@@ -47,9 +58,9 @@ int run_cv(CvOptions& o) {
   CvParams cp;
   cp.folds = o.folds;
   cp.train = o.params;
-  cp.init = o.init.empty() ? nullptr : &init;
+  cp.init = o.init.empty() && !o.transfer.enabled() ? nullptr : &init;
   cp.freeze_conv = o.freeze_conv;
-  cp.linear_probe = o.linear_probe;
+  cp.linear_probe = o.linear_probe || o.transfer.enabled();
   std::cerr << "cv: " << o.folds << " folds over " << data.dataset.tracks.size() << " tracks"
             << (o.extra_train.empty() ? ""
                                       : " + " + std::to_string(extra.dataset.tracks.size()) +
@@ -63,6 +74,7 @@ int run_cv(CvOptions& o) {
   j["data"] = o.data;
   j["extra_train"] = o.extra_train;
   j["init"] = o.init;
+  j["backbones"] = o.transfer.backbones;
   j["arch"] = base.arch;
   j["params"] = train_params_json(o.params);
   if (o.json) {
@@ -108,6 +120,7 @@ void add_cv_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--plot", o->plot, "Pooled confusion matrix picture (.png or .svg)");
   add_train_params(sub, o->params);
   add_arch_options(sub, o->arch);
+  add_transfer_options(sub, o->transfer);
   add_data_options(sub, o->data_opts);
   commands.push_back({sub, [o] { return run_cv(*o); }});
 }

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "model/inference.h"
+#include "predict/predictor.h"
 #include "train/metrics.h"
 #include "train/prepare.h"
 
@@ -23,7 +24,7 @@ struct EvaluateOptions {
 
 int run_evaluate(const EvaluateOptions& o) {
   const torch::Device device = resolve_device(o.device);
-  Model model = load_model(o.model, device);
+  Model model = load_model(resolve_model_argument(o.model), device);
   PreparedData data = prepare_data(o.data, model.info.classes, model.info.features,
                                    o.data_opts.cache(), o.data_opts.jobs, o.json);
   std::vector<std::size_t> indices;

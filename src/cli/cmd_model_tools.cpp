@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "model/model_file.h"
+#include "predict/predictor.h"
 
 namespace genre::cli {
 
@@ -14,8 +15,9 @@ void add_info_command(CLI::App& app, std::vector<Command>& commands) {
       "info", "Print a model file's metadata (classes, architecture, features, training) as JSON");
   sub->add_option("model", *path, "Model file")->required();
   commands.push_back({sub, [path] {
-                        nlohmann::json meta = read_model_metadata(*path);
-                        Model m = load_model(*path);
+                        const std::string file = resolve_model_argument(*path);
+                        nlohmann::json meta = read_model_metadata(file);
+                        Model m = load_model(file);
                         int64_t params = 0;
                         for (const auto& p : m.net->parameters()) params += p.numel();
                         meta["parameters"] = params;
@@ -39,7 +41,7 @@ void add_export_command(CLI::App& app, std::vector<Command>& commands) {
                 "Write a name -> tensor dict (the only export format; the default)");
   sub->footer("Also writes OUT.json with the classes, architecture and feature config.");
   commands.push_back({sub, [o] {
-                        const Model m = load_model(o->model);
+                        const Model m = load_model(resolve_model_argument(o->model));
                         export_state_dict(m, o->out);
                         std::ofstream(o->out + ".json") << model_metadata(m.info).dump(2) << "\n";
                         std::cerr << "wrote " << o->out << " and " << o->out << ".json\n";

@@ -38,6 +38,7 @@ int run_predict(PredictOptions& o) {
   if (!o.plot.empty() && !o.params.segments)
     throw Error(ErrorKind::kInvalidArgument, "", "--plot draws genre over time: add --segments");
   if (o.output.top_k < 1) throw Error(ErrorKind::kInvalidArgument, "", "--top-k must be >= 1");
+  o.model = resolve_model_argument(o.model);
   if (o.model.empty()) {
     o.model = find_default_model("");
     if (o.model.empty())
@@ -141,7 +142,9 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
          "inputs", o->inputs,
          "Audio files, directories (recursive), @list.txt, - (paths on stdin), or .npy log-mels")
       ->required();
-  sub->add_option("-m,--model", o->model, "Model file (default: the shipped GTZAN model)");
+  sub->add_option("-m,--model", o->model,
+                  "Model file, or the name of a shipped model (genre-gtzan, msd-tags, "
+                  "jamendo-tags); default: genre-gtzan");
   sub->add_option("-o,--out", o->out, "Write results to FILE instead of stdout");
   sub->add_flag("--json", o->json, "One JSON document (schema: docs/predict-output.md)");
   sub->add_flag("--jsonl", o->jsonl, "One JSON object per input, streamed as results come");

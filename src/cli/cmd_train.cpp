@@ -23,6 +23,7 @@ struct TrainOptions {
   double valid_fraction = 0.15, test_fraction = 0.15;
   bool freeze_conv = false;
   ArchOptions arch;
+  TransferOptions transfer;
   DataOptions data_opts;
   TrainParams params = train_default_params();
 };
@@ -46,9 +47,15 @@ int run_train(TrainOptions& o) {
   // Transfer learning starts from another model's features and weights.
   Model init;
   FeatureConfig features = feature_default_params();
+  std::vector<Model> backbones;
+  if (o.transfer.enabled() && !o.init.empty())
+    throw Error(ErrorKind::kInvalidArgument, "", "use either --backbone or --init");
   if (!o.init.empty()) {
     init = load_model(o.init);
     features = init.info.features;
+  } else if (o.transfer.enabled()) {
+    backbones = o.transfer.load();
+    features = backbones.front().info.features;
   }
   PreparedData data =
       prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, p.quiet);
@@ -82,11 +89,24 @@ int run_train(TrainOptions& o) {
     info.arch = o.arch.build(static_cast<int>(info.classes.size()), data.dataset.multi_label);
   }
   torch::manual_seed(p.seed);
-  Model model = make_model(info);
+  Model model;
+  if (o.transfer.enabled()) {
+    if (data.dataset.multi_label)
+      throw Error(ErrorKind::kInvalidArgument, "", "--backbone trains single-label classes only");
+    model = make_transfer_model(backbones, info.classes, o.transfer.params(o.arch));
+    info = model.info;
+  } else {
+    model = make_model(info);
+  }
   if (!o.init.empty()) transfer_weights(model, init, o.freeze_conv);
 
   TrainResult result;
-  if (!o.init.empty() && o.freeze_conv) {
+  if (o.transfer.enabled()) {
+    // The backbones are frozen: their features are computed once per track, then the head fits.
+    const torch::Device dev = resolve_device(p.device);
+    const auto inputs = frozen_inputs(model, train_set, Freeze::kAllButOutput, p.batch_size, dev);
+    result = train_frozen(model, inputs, train_set, Freeze::kAllButOutput, p);
+  } else if (!o.init.empty() && o.freeze_conv) {
     // The frozen conv part runs once per track; only the GRUs and output layer are fitted.
     const torch::Device dev = resolve_device(p.device);
     const auto inputs = frozen_inputs(model, train_set, Freeze::kConv, p.batch_size, dev);
@@ -110,6 +130,7 @@ int run_train(TrainOptions& o) {
       {"training_seconds", result.seconds},
       {"date", now_iso8601()},
       {"init", o.init},
+      {"backbones", o.transfer.backbones},
       {"freeze_conv", o.freeze_conv}};
   if (!test_set.empty()) {
     const EvalScores test = evaluate_examples(model, test_set, p.batch_size, device);
@@ -122,6 +143,7 @@ int run_train(TrainOptions& o) {
   }
   model.info.training = training;
   if (!o.init.empty()) model.info.provenance = init.info.provenance;
+  // (a transfer model keeps the provenance and licences of its backbones from make_transfer_model)
   save_model(o.out, model);
 
   std::vector<Series> loss{{"train", {}}, {"valid", {}}},
@@ -181,6 +203,7 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
                 "With --init: train only the recurrent and output layers");
   add_train_params(sub, o->params);
   add_arch_options(sub, o->arch);
+  add_transfer_options(sub, o->transfer);
   add_data_options(sub, o->data_opts);
   sub->footer(
       "Example: genre train --data GTZAN/genres --split GTZAN/split --out gtzan.pt --epochs 50");

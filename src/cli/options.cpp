@@ -86,6 +86,26 @@ ArchConfig ArchOptions::build_from(const ArchConfig& init_arch, int n_classes,
   return c;
 }
 
+void add_transfer_options(CLI::App* app, TransferOptions& o) {
+  app->add_option("--backbone", o.backbones,
+                  "Train a transfer model: a dense layer on the layer features (conv blocks' "
+                  "means, GRU state, outputs) of this frozen pretrained CRNN (repeatable: the "
+                  "features of several are concatenated), e.g. models/msd-tags.pt");
+}
+
+std::vector<Model> TransferOptions::load() const {
+  std::vector<Model> models;
+  for (const auto& path : backbones) models.push_back(load_model(path));
+  return models;
+}
+
+TransferParams TransferOptions::params(const ArchOptions& arch) const {
+  TransferParams p = transfer_default_params();
+  if (arch.input_frames_set) p.input_frames = arch.input_frames;
+  if (arch.final_dropout >= 0) p.final_dropout = arch.final_dropout;
+  return p;
+}
+
 void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--epochs", p.epochs, "Training epochs")->default_val(p.epochs);
   app->add_option("--batch-size", p.batch_size, "Mini-batch size")->default_val(p.batch_size);

@@ -6,6 +6,7 @@
 
 #include "data/feature_cache.h"
 #include "model/arch_config.h"
+#include "model/transfer_model.h"
 #include "train/trainer.h"
 
 namespace genre::cli {
@@ -36,6 +37,17 @@ struct ArchOptions {
   ArchConfig build_from(const ArchConfig& init_arch, int n_classes, bool multi_label) const;
 };
 void add_arch_options(CLI::App* app, ArchOptions& o);
+
+// Transfer models (--backbone M, repeatable): pretrained CRNNs whose layer features a dense
+// layer classifies (model/transfer_model.h).
+struct TransferOptions {
+  std::vector<std::string> backbones;
+  bool enabled() const { return !backbones.empty(); }
+  std::vector<Model> load() const;
+  // --input-frames and --final-dropout of `arch` apply to the transfer model.
+  TransferParams params(const ArchOptions& arch) const;
+};
+void add_transfer_options(CLI::App* app, TransferOptions& o);
 
 void add_train_params(CLI::App* app, TrainParams& p);
 

@@ -21,6 +21,8 @@ void FeatureConfig::validate() const {
   if (fmin < 0 || effective_fmax() <= fmin || effective_fmax() > sample_rate / 2.0)
     fail("need 0 <= fmin < fmax <= sample_rate/2");
   if (pad_mode != "constant" && pad_mode != "reflect") fail("pad_mode must be constant or reflect");
+  if (mel_scale != "slaney" && mel_scale != "htk") fail("mel_scale must be slaney or htk");
+  if (mel_norm != "slaney" && mel_norm != "none") fail("mel_norm must be slaney or none");
   if (db_multiplier != 10.0 && db_multiplier != 20.0) fail("db_multiplier must be 10 or 20");
   if (!(amin > 0)) fail("amin must be positive");
   if (excerpt_samples < n_fft) fail("excerpt_samples must be at least n_fft");
@@ -29,8 +31,9 @@ void FeatureConfig::validate() const {
 bool FeatureConfig::operator==(const FeatureConfig& o) const {
   return sample_rate == o.sample_rate && n_fft == o.n_fft && hop_length == o.hop_length &&
          n_mels == o.n_mels && fmin == o.fmin && effective_fmax() == o.effective_fmax() &&
-         pad_mode == o.pad_mode && db_multiplier == o.db_multiplier && amin == o.amin &&
-         top_db == o.top_db && excerpt_samples == o.excerpt_samples;
+         pad_mode == o.pad_mode && mel_scale == o.mel_scale && mel_norm == o.mel_norm &&
+         db_multiplier == o.db_multiplier && amin == o.amin && top_db == o.top_db &&
+         excerpt_samples == o.excerpt_samples;
 }
 
 void to_json(nlohmann::json& j, const FeatureConfig& c) {
@@ -44,8 +47,8 @@ void to_json(nlohmann::json& j, const FeatureConfig& c) {
                      {"center", true},
                      {"pad_mode", c.pad_mode},
                      {"power", 2.0},
-                     {"mel_scale", "slaney"},
-                     {"mel_norm", "slaney"},
+                     {"mel_scale", c.mel_scale},
+                     {"mel_norm", c.mel_norm},
                      {"db_multiplier", c.db_multiplier},
                      {"amin", c.amin},
                      {"top_db", c.top_db},
@@ -64,14 +67,15 @@ void from_json(const nlohmann::json& j, FeatureConfig& c) {
   c.fmin = j.value("fmin", d.fmin);
   c.fmax = j.value("fmax", d.fmax);
   c.pad_mode = j.value("pad_mode", d.pad_mode);
+  c.mel_scale = j.value("mel_scale", d.mel_scale);
+  c.mel_norm = j.value("mel_norm", d.mel_norm);
   c.db_multiplier = j.value("db_multiplier", d.db_multiplier);
   c.amin = j.value("amin", d.amin);
   c.top_db = j.value("top_db", d.top_db);
   c.excerpt_samples = j.value("excerpt_samples", d.excerpt_samples);
   // Settings genre does not implement must not be silently ignored.
   if (j.value("window", std::string("hann")) != "hann" || !j.value("center", true) ||
-      j.value("power", 2.0) != 2.0 || j.value("mel_scale", std::string("slaney")) != "slaney" ||
-      j.value("mel_norm", std::string("slaney")) != "slaney" || j.value("ref", 1.0) != 1.0)
+      j.value("power", 2.0) != 2.0 || j.value("ref", 1.0) != 1.0)
     throw Error(ErrorKind::kInvalidArgument, "",
                 "feature config asks for a window/scale/norm that genre does not implement");
   c.validate();

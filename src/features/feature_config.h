@@ -16,6 +16,10 @@ struct FeatureConfig {
   double fmax = 0.0;  // 0 means sample_rate / 2
   // STFT padding with center=True: "constant" (librosa >= 0.10) or "reflect" (librosa < 0.10).
   std::string pad_mode = "constant";
+  // Mel filterbank: "slaney" scale with "slaney" area normalisation (librosa's default), or the
+  // "htk" scale with norm "none" (torchaudio's default, the front end of the sota taggers).
+  std::string mel_scale = "slaney";
+  std::string mel_norm = "slaney";
   // dB scale: db_multiplier * log10(max(amin, mel_power^(db_multiplier/10)) ...). 10 is
   // librosa.power_to_db; 20 is dB of the squared mel power, the recipe of Choi's 2016 models.
   double db_multiplier = 10.0;

@@ -1,6 +1,7 @@
 // genre/features: librosa-identical mel spectrograms and log-mel excerpts.
 //
 //   signal (12 kHz mono) -> STFT (periodic Hann, center, FFTW) -> |X|^2 -> Slaney mel -> dB
+//   (other recipes, e.g. the 16 kHz HTK-mel front end of the sota taggers, are FeatureConfigs)
 //
 // Matches librosa.feature.melspectrogram(y, sr, n_fft, hop_length, n_mels) followed by
 // librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80) with librosa 0.10's defaults.
@@ -30,6 +31,12 @@ struct Spectrogram {
 // librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False, norm="slaney"), float32,
 // row-major [n_mels][n_fft/2+1].
 std::vector<float> slaney_mel_filterbank(const FeatureConfig& config);
+// torchaudio.functional.melscale_fbanks(mel_scale="htk", norm=None) in the same
+// [n_mels][n_fft/2+1] layout. Computed in double: torchaudio's float32 results differ between
+// its versions by ~1e-5 (the sota taggers' stored matrix is within 1.1e-5 of this one).
+std::vector<float> htk_mel_filterbank(const FeatureConfig& config);
+// The filterbank config.mel_scale / config.mel_norm ask for.
+std::vector<float> mel_filterbank(const FeatureConfig& config);
 
 // Computes mel power spectrograms for one configuration. Construct once, share across threads:
 // the FFTW plan is made in the constructor and only executed afterwards.

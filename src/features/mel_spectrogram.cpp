@@ -62,7 +62,7 @@ MelSpectrogram::MelSpectrogram(const FeatureConfig& config) : config_(config), i
   impl_->window.resize(n_fft);
   for (int i = 0; i < n_fft; ++i) impl_->window[i] = 0.5 - 0.5 * std::cos(2.0 * M_PI * i / n_fft);
 
-  const std::vector<float> fb = slaney_mel_filterbank(config_);
+  const std::vector<float> fb = mel_filterbank(config_);
   impl_->bands.resize(config_.n_mels);
   for (int m = 0; m < config_.n_mels; ++m) {
     const float* row = &fb[static_cast<std::size_t>(m) * impl_->n_bins];

@@ -24,11 +24,33 @@ int ArchConfig::freq_after_pooling() const {
   return f;
 }
 
+int ArchConfig::layer_feature_size() const {
+  int size = 0;
+  if (is_transfer()) {
+    for (const auto& b : backbones) size += b.layer_feature_size();
+    return size;
+  }
+  for (int c : channels) size += c;
+  return size + gru_hidden + n_classes;
+}
+
 void ArchConfig::validate() const {
   auto fail = [](const std::string& what) {
     throw Error(ErrorKind::kInvalidArgument, "", "architecture config: " + what);
   };
   if (n_classes < 1) fail("n_classes must be positive");
+  if (final_dropout < 0 || final_dropout >= 1) fail("dropout must be in [0, 1)");
+  if (input_frames < 0) fail("input_frames must be >= 0");
+  if (is_transfer()) {
+    for (const auto& b : backbones) {
+      b.validate();
+      if (b.n_mels != n_mels) fail("every backbone must take the model's n_mels");
+      if (b.is_transfer()) fail("a backbone cannot itself be a transfer model");
+      if (input_frames > 0 && b.time_steps(input_frames) < 1)
+        fail("input_frames " + std::to_string(input_frames) + " leaves a backbone no time step");
+    }
+    return;
+  }
   if (channels.empty() || channels.size() != pools.size())
     fail("channels and pools must have the same, non-zero length");
   for (int c : channels)
@@ -38,8 +60,10 @@ void ArchConfig::validate() const {
   if (freq_after_pooling() != 1)
     fail("the pools must reduce the " + std::to_string(n_mels) + " mel bins to exactly 1 (got " +
          std::to_string(freq_after_pooling()) + ")");
-  if (input_norm != "freq" && input_norm != "time" && input_norm != "none")
-    fail("input_norm must be freq, time or none");
+  if (input_norm != "freq" && input_norm != "time" && input_norm != "global" &&
+      input_norm != "none")
+    fail("input_norm must be freq, time, global or none");
+  if (activation != "elu" && activation != "relu") fail("activation must be elu or relu");
   if (input_norm == "time" && pad_time_to <= 0) fail("input_norm=time needs pad_time_to");
   if (gru_layers < 1 || gru_hidden < 1) fail("need at least one GRU layer with a positive width");
   if (gru_type != "torch" && gru_type != "keras1") fail("gru_type must be torch or keras1");
@@ -59,6 +83,7 @@ void to_json(nlohmann::json& j, const ArchConfig& c) {
                      {"input_norm", c.input_norm},
                      {"pad_time_to", c.pad_time_to},
                      {"channels", c.channels},
+                     {"activation", c.activation},
                      {"pools", pools},
                      {"bn_eps", c.bn_eps},
                      {"conv_dropout", c.conv_dropout},
@@ -67,6 +92,7 @@ void to_json(nlohmann::json& j, const ArchConfig& c) {
                      {"gru_type", c.gru_type},
                      {"final_dropout", c.final_dropout},
                      {"input_frames", c.input_frames}};
+  if (c.is_transfer()) j["backbones"] = c.backbones;
 }
 
 void from_json(const nlohmann::json& j, ArchConfig& c) {
@@ -80,6 +106,7 @@ void from_json(const nlohmann::json& j, ArchConfig& c) {
   c.input_norm = j.value("input_norm", d.input_norm);
   c.pad_time_to = j.value("pad_time_to", d.pad_time_to);
   c.channels = j.value("channels", d.channels);
+  c.activation = j.value("activation", d.activation);
   if (j.contains("pools")) {
     c.pools.clear();
     for (const auto& p : j["pools"]) c.pools.emplace_back(p.at(0).get<int>(), p.at(1).get<int>());
@@ -91,6 +118,9 @@ void from_json(const nlohmann::json& j, ArchConfig& c) {
   c.gru_type = j.value("gru_type", d.gru_type);
   c.final_dropout = j.value("final_dropout", d.final_dropout);
   c.input_frames = j.value("input_frames", d.input_frames);
+  c.backbones.clear();
+  if (j.contains("backbones"))
+    for (const auto& b : j.at("backbones")) c.backbones.push_back(b.get<ArchConfig>());
   c.validate();
 }
 

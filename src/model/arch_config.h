@@ -15,14 +15,17 @@ struct ArchConfig {
   int n_classes = 10;
   OutputMode mode = OutputMode::kSingleLabel;
 
-  // Input batch norm (as Choi's keras models): "freq" (one set per mel bin), "time" (one per
-  // frame of the padded input, Choi's 2016 weights) or "none".
+  // Input batch norm: "freq" (one set per mel bin, as Choi's keras models), "time" (one per
+  // frame of the padded input, Choi's 2016 weights), "global" (BatchNorm2d(1): one for the whole
+  // image, the sota taggers) or "none".
   std::string input_norm = "freq";
   // Zero-pad the time axis to this many frames, half before and half after (0: no padding).
   int pad_time_to = 0;
 
-  // One conv block per entry: 3x3 conv -> batch norm -> ELU -> max-pool (freq, time) -> dropout.
+  // One conv block per entry: 3x3 conv -> batch norm -> activation -> max-pool (freq, time) ->
+  // dropout. activation: "elu" (Choi et al.) or "relu" (the sota taggers).
   std::vector<int> channels = {32, 64, 64, 128, 128};
+  std::string activation = "elu";
   std::vector<std::pair<int, int>> pools = {{2, 2}, {2, 2}, {2, 2}, {3, 3}, {4, 4}};
   double bn_eps = 1e-5;
   double conv_dropout = 0.1;
@@ -38,6 +41,17 @@ struct ArchConfig {
   // Frames the model sees per forward pass during training and evaluation (0 = the whole
   // excerpt). Shorter crops are averaged over the excerpt at prediction time.
   int input_frames = 0;
+
+  // Transfer models: frozen pretrained CRNNs (usually multi-label taggers). Each one's layer
+  // features (every conv block's output averaged over frequency and time, the last GRU state
+  // and its own output probabilities) are concatenated, standardised with statistics stored in
+  // the model and classified by one dense layer. Empty: a plain CRNN. The conv/GRU fields above
+  // then do not apply; n_mels, n_classes, mode, final_dropout and input_frames do.
+  std::vector<ArchConfig> backbones;
+  bool is_transfer() const { return !backbones.empty(); }
+  // Size of layer_features() of a CRNN with this config, and of a transfer model's input to its
+  // dense layer (the sum over its backbones).
+  int layer_feature_size() const;
 
   // Time steps left for the GRU from `frames` input frames (0 if the input is too short).
   int time_steps(int frames) const;

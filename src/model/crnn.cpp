@@ -5,7 +5,8 @@
 namespace genre {
 
 ConvBlockImpl::ConvBlockImpl(int in_channels, int out_channels, std::pair<int, int> pool_size,
-                             double bn_eps, double dropout_p) {
+                             double bn_eps, double dropout_p, bool use_relu)
+    : relu(use_relu) {
   conv = register_module(
       "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1)));
   bn = register_module(
@@ -26,9 +27,10 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
     }
     x = torch::conv2d(x, folded_weight, folded_bias, 1, 1);
     x = pool(x);
-    return torch::elu_(x);
+    return relu ? torch::relu_(x) : torch::elu_(x);
   }
-  x = torch::elu(bn(conv(x)));
+  x = bn(conv(x));
+  x = relu ? torch::relu(x) : torch::elu(x);
   return dropout(pool(x));
 }
 
@@ -81,6 +83,17 @@ torch::Tensor Keras1GruImpl::forward(torch::Tensor x) {
 
 CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
   config.validate();
+  final_dropout = register_module("final_dropout", torch::nn::Dropout(config.final_dropout));
+  if (config.is_transfer()) {
+    for (const auto& b : config.backbones) backbones->push_back(Crnn(b));
+    register_module("backbones", backbones);
+    const int size = config.layer_feature_size();
+    feature_mean = register_buffer("feature_mean", torch::zeros({size}));
+    feature_scale = register_buffer("feature_scale", torch::ones({size}));
+    output = register_module("output", torch::nn::Linear(size, config.n_classes));
+    train(is_training());
+    return;
+  }
   if (config.input_norm == "freq")
     input_bn = register_module(
         "input_bn",
@@ -89,11 +102,14 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
     input_bn = register_module(
         "input_bn", torch::nn::BatchNorm2d(
                         torch::nn::BatchNorm2dOptions(config.pad_time_to).eps(config.bn_eps)));
+  else if (config.input_norm == "global")
+    input_bn = register_module(
+        "input_bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(1).eps(config.bn_eps)));
 
   int in_channels = 1;
   for (std::size_t i = 0; i < config.channels.size(); ++i) {
     blocks->push_back(ConvBlock(in_channels, config.channels[i], config.pools[i], config.bn_eps,
-                                config.conv_dropout));
+                                config.conv_dropout, config.activation == "relu"));
     in_channels = config.channels[i];
   }
   register_module("blocks", blocks);
@@ -111,13 +127,52 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
     }
     register_module("keras_grus", keras_grus);
   }
-  final_dropout = register_module("final_dropout", torch::nn::Dropout(config.final_dropout));
   output = register_module("output", torch::nn::Linear(config.gru_hidden, config.n_classes));
 }
 
-torch::Tensor CrnnImpl::embed(torch::Tensor x) { return recurrent(conv_sequence(x)); }
+torch::Tensor CrnnImpl::embed(torch::Tensor x) {
+  if (!config.is_transfer()) return recurrent(conv_sequence(x));
+  std::vector<torch::Tensor> parts;
+  for (auto& b : *backbones) parts.push_back(b->as<Crnn>()->layer_features(x));
+  return torch::cat(parts, 1);
+}
 
-torch::Tensor CrnnImpl::conv_sequence(torch::Tensor x) {
+namespace {
+
+// [B, C, 1, T'] (any memory format) -> [B, T', C]
+torch::Tensor to_sequence(const torch::Tensor& x) {
+  TORCH_CHECK(x.size(3) >= 1, "input too short: no time step left after pooling");
+  return x.squeeze(2).transpose(1, 2);
+}
+
+}  // namespace
+
+torch::Tensor CrnnImpl::layer_features(torch::Tensor x) {
+  TORCH_CHECK(!config.is_transfer(), "layer_features of a transfer model");
+  x = normalized_input(x);
+  std::vector<torch::Tensor> parts;
+  for (auto& block : *blocks) {
+    x = block->as<ConvBlock>()->forward(x);
+    parts.push_back(x.mean({2, 3}));
+  }
+  const torch::Tensor state = recurrent(to_sequence(x));
+  parts.push_back(state);
+  parts.push_back(probabilities(output(state)));
+  return torch::cat(parts, 1);
+}
+
+void CrnnImpl::fit_standardization(const torch::Tensor& features) {
+  TORCH_CHECK(config.is_transfer() && features.dim() == 2 &&
+                  features.size(1) == config.layer_feature_size(),
+              "fit_standardization: expected [N, ", config.layer_feature_size(), "] features");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor f = features.to(torch::kFloat32).to(feature_mean.device());
+  feature_mean.copy_(f.mean(0));
+  feature_scale.copy_(f.size(0) > 1 ? f.std(0, /*unbiased=*/false).clamp_min(1e-6)
+                                    : torch::ones_like(feature_scale));
+}
+
+torch::Tensor CrnnImpl::normalized_input(torch::Tensor x) {
   if (x.dim() == 3) x = x.unsqueeze(1);
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == config.n_mels,
               "CRNN expects input [batch, 1, ", config.n_mels, ", frames], got ", x.sizes());
@@ -129,11 +184,17 @@ torch::Tensor CrnnImpl::conv_sequence(torch::Tensor x) {
     x = input_bn(x.transpose(1, 2)).transpose(1, 2);  // one statistic per mel bin
   } else if (config.input_norm == "time") {
     x = input_bn(x.permute({0, 3, 2, 1})).permute({0, 3, 2, 1});  // one per frame
+  } else if (config.input_norm == "global") {
+    x = input_bn(x);
   }
+  return x;
+}
+
+torch::Tensor CrnnImpl::conv_sequence(torch::Tensor x) {
+  TORCH_CHECK(!config.is_transfer(), "conv_sequence of a transfer model");
+  x = normalized_input(x);
   for (auto& block : *blocks) x = block->as<ConvBlock>()->forward(x);
-  // [B, C, 1, T'] -> [B, T', C]
-  TORCH_CHECK(x.size(3) >= 1, "input too short: no time step left after pooling");
-  return x.squeeze(2).transpose(1, 2);
+  return to_sequence(x);
 }
 
 torch::Tensor CrnnImpl::recurrent(torch::Tensor x) {
@@ -163,9 +224,13 @@ torch::Tensor CrnnImpl::recurrent_windows(const torch::Tensor& sequence,
 void CrnnImpl::train(bool on) {
   if (on) fast_gru.reset();
   torch::nn::Module::train(on);
+  // A transfer model's backbones are frozen feature extractors: their batch norms keep their
+  // statistics and no dropout is drawn in them, whatever the head does.
+  for (auto& b : *backbones) b->as<Crnn>()->train(false);
 }
 
 torch::Tensor CrnnImpl::classify(torch::Tensor embedding) {
+  if (config.is_transfer()) embedding = (embedding - feature_mean) / feature_scale;
   return output(final_dropout(embedding));
 }
 
@@ -187,6 +252,13 @@ void to_channels_last(Crnn& net) {
 void prepare_for_inference(Crnn& net) {
   net->eval();
   const bool cpu = net->parameters().empty() || net->parameters().front().is_cpu();
+  if (net->config.is_transfer()) {
+    for (auto& b : *net->backbones) {
+      Crnn backbone(std::dynamic_pointer_cast<CrnnImpl>(b));
+      prepare_for_inference(backbone);
+    }
+    return;
+  }
   if (cpu) to_channels_last(net);
   for (auto& block : *net->blocks) block->as<ConvBlock>()->fold_batch_norm(cpu);
   net->fast_gru.reset();

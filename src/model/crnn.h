@@ -2,6 +2,10 @@
 //
 //   [B, 1, mels, T] -> (pad) -> input BN -> N x ConvBlock -> [B, T', C] -> GRU x L -> last step
 //                   -> dropout -> Linear -> logits [B, classes]
+//
+// A transfer model (ArchConfig::backbones) holds frozen CRNNs instead of its own layers:
+//   [B, 1, mels, T] -> each backbone's layer_features -> concat -> standardise -> dropout
+//                   -> Linear -> logits
 #pragma once
 
 #include <torch/torch.h>
@@ -15,16 +19,17 @@
 
 namespace genre {
 
-// 3x3 "same" conv -> batch norm -> ELU -> max-pool -> dropout.
+// 3x3 "same" conv -> batch norm -> ELU (or ReLU) -> max-pool -> dropout.
 struct ConvBlockImpl : torch::nn::Module {
   ConvBlockImpl(int in_channels, int out_channels, std::pair<int, int> pool, double bn_eps,
-                double dropout);
+                double dropout, bool relu = false);
   torch::Tensor forward(torch::Tensor x);
 
   // Inference form (eval mode only): the batch norm folded into the conv's weights, then
-  // conv -> max-pool -> ELU. ELU is increasing, so pooling first gives the same maxima and
-  // ELU runs on a quarter of the values. Stale once the weights change: train() drops it.
-  // channels_last: the block's input arrives NHWC (the CPU form, see to_channels_last).
+  // conv -> max-pool -> ELU. ELU (and ReLU) is increasing, so pooling first gives the same
+  // maxima and the activation runs on a quarter of the values. Stale once the weights change:
+  // train() drops it. channels_last: the block's input arrives NHWC (the CPU form, see
+  // to_channels_last).
   void fold_batch_norm(bool channels_last);
   void train(bool on = true) override;
 
@@ -34,6 +39,7 @@ struct ConvBlockImpl : torch::nn::Module {
   torch::nn::Dropout dropout{nullptr};
   torch::Tensor folded_weight, folded_bias;  // not parameters: never saved or trained
   bool folded_channels_last = false;
+  bool relu = false;
 };
 TORCH_MODULE(ConvBlock);
 
@@ -56,15 +62,25 @@ struct CrnnImpl : torch::nn::Module {
 
   // Log-mel [B, 1, mels, T] (or [B, mels, T]) -> logits [B, classes].
   torch::Tensor forward(torch::Tensor x);
-  // The last GRU state [B, gru_hidden]: the learned track embedding.
+  // What classify() reads: the last GRU state [B, gru_hidden] (the learned track embedding), or
+  // for a transfer model the backbones' concatenated layer features (not yet standardised).
   torch::Tensor embed(torch::Tensor x);
+  // Every conv block's output averaged over frequency and time, the last GRU state and the
+  // output probabilities, concatenated: [B, config.layer_feature_size()] (Choi et al. 2017,
+  // "Transfer learning for music classification and regression tasks").
+  torch::Tensor layer_features(torch::Tensor x);
+  // Transfer models: sets the standardisation classify() applies (mean and std per feature of
+  // `features` [N, layer_feature_size()], std floored at 1e-6).
+  void fit_standardization(const torch::Tensor& features);
+  // Padding and input norm of a log-mel [B, 1, mels, T] (or [B, mels, T]).
+  torch::Tensor normalized_input(torch::Tensor x);
   // The two halves of embed(): input norm + conv blocks -> sequence [B, T', C]; GRUs -> [B, H].
   torch::Tensor conv_sequence(torch::Tensor x);
   torch::Tensor recurrent(torch::Tensor sequence);
   // recurrent() over windows (n, t0) of `steps` steps of one sequence [N, T', C]: [W, H].
   torch::Tensor recurrent_windows(const torch::Tensor& sequence,
                                   const std::vector<std::pair<int, int>>& windows, int steps);
-  // Logits from an embedding (dropout + output layer).
+  // Logits from an embedding ((standardisation +) dropout + output layer).
   torch::Tensor classify(torch::Tensor embedding);
   // Probabilities: softmax (single-label) or sigmoid (multi-label) of the logits.
   torch::Tensor predict_proba(torch::Tensor x);
@@ -78,6 +94,8 @@ struct CrnnImpl : torch::nn::Module {
   torch::nn::ModuleList keras_grus;
   torch::nn::Dropout final_dropout{nullptr};
   torch::nn::Linear output{nullptr};
+  torch::nn::ModuleList backbones;            // transfer models only
+  torch::Tensor feature_mean, feature_scale;  // transfer models only (buffers)
   // The GRUs as plain loops (prepare_for_inference on the CPU); stale once weights change, so
   // train() drops it.
   std::shared_ptr<const GruInference> fast_gru;

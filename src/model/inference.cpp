@@ -40,8 +40,9 @@ int total_time_pooling(const ArchConfig& arch) {
 }  // namespace
 
 bool shares_conv(const ArchConfig& arch) {
-  return arch.input_frames > 0 && arch.input_frames % total_time_pooling(arch) == 0 &&
-         arch.pad_time_to == 0 && arch.input_norm != "time";
+  return !arch.is_transfer() && arch.input_frames > 0 &&
+         arch.input_frames % total_time_pooling(arch) == 0 && arch.pad_time_to == 0 &&
+         arch.input_norm != "time";
 }
 
 void copy_crop(const Spectrogram& s, int offset, int length, float* dst) {

@@ -232,9 +232,10 @@ void Predictor::run(const std::vector<std::string>& inputs,
   shut_down();
 }
 
-std::string find_default_model(const std::string& argv0) {
-  const std::string name = "genre-gtzan.pt";
-  if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
+namespace {
+
+// `name` in the shipped model folders, or empty.
+std::string find_shipped_model(const std::string& name, const std::string& argv0) {
   std::vector<fs::path> candidates;
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -249,6 +250,24 @@ std::string find_default_model(const std::string& argv0) {
   for (const auto& c : candidates)
     if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c, ec).string();
   return "";
+}
+
+}  // namespace
+
+std::string find_default_model(const std::string& argv0) {
+  if (const char* env = std::getenv("GENRE_MODEL"); env && *env) return env;
+  return find_shipped_model("genre-gtzan.pt", argv0);
+}
+
+std::string resolve_model_argument(const std::string& name_or_path) {
+  std::error_code ec;
+  if (name_or_path.empty() || fs::exists(name_or_path, ec) ||
+      name_or_path.find('/') != std::string::npos)
+    return name_or_path;
+  const std::string file =
+      fs::path(name_or_path).extension() == ".pt" ? name_or_path : name_or_path + ".pt";
+  const std::string found = find_shipped_model(file, "");
+  return found.empty() ? name_or_path : found;
 }
 
 }  // namespace genre

@@ -59,4 +59,9 @@ class Predictor {
 // (PREFIX/share/genre/models), the build tree or the source tree. Empty when none is found.
 std::string find_default_model(const std::string& argv0);
 
+// A model argument: an existing file as it is, else a shipped model's name ("msd-tags" or
+// "msd-tags.pt") looked up where find_default_model looks. Unchanged when nothing matches, so
+// loading it reports the missing file.
+std::string resolve_model_argument(const std::string& name_or_path);
+
 }  // namespace genre

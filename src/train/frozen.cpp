@@ -42,9 +42,11 @@ std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example
       for (std::size_t b = 0; b < n; ++b)
         copy_crop(s, offsets[start + b], length,
                   batch.data_ptr<float>() + b * static_cast<std::size_t>(n_mels) * length);
-      torch::Tensor seq = model.net->conv_sequence(batch.to(device));
-      if (freeze == Freeze::kAllButOutput) seq = model.net->recurrent(seq);
-      parts.push_back(seq.to(torch::kCPU));
+      const torch::Tensor input = batch.to(device);
+      const torch::Tensor features = freeze == Freeze::kAllButOutput
+                                         ? model.net->embed(input)
+                                         : model.net->conv_sequence(input);
+      parts.push_back(features.to(torch::kCPU));
     }
     out[i] = torch::cat(parts).clone();
     progress.tick();
@@ -59,6 +61,8 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
     throw Error(ErrorKind::kData, "", "frozen training needs one cached input per example");
   torch::set_num_threads(p.threads > 0 ? p.threads : hardware_threads());
   const int C = model.info.arch.n_classes;
+  // A transfer model's head standardises its features with the training side's statistics.
+  if (model.info.arch.is_transfer()) model.net->fit_standardization(torch::cat(inputs));
   std::vector<torch::Tensor> trainable;
   for (auto& param : model.net->named_parameters()) {
     const bool is_head = param.key().rfind("output.", 0) == 0 ||

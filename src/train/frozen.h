@@ -18,12 +18,14 @@ enum class Freeze {
 };
 
 // Per example: the frozen part's output for each of the model's excerpt windows (crop_offsets):
-// [windows, T', C] conv sequences (kConv) or [windows, H] embeddings (kAllButOutput).
+// [windows, T', C] conv sequences (kConv) or [windows, H] embeddings (kAllButOutput; for a
+// transfer model the backbones' layer features).
 std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example>& examples,
                                          Freeze freeze, int batch_size, torch::Device device);
 
 // Trains the head on cached inputs (one random window per example and epoch). Adam with the
 // params' lr, weight decay, batch size, epochs, class balancing and seed; the last epoch is kept.
+// A transfer model's feature standardisation is first fitted on `inputs`.
 TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
                          const std::vector<Example>& examples, Freeze freeze,
                          const TrainParams& params);
