@@ -17,6 +17,7 @@
 #include "predict/output.h"
 #include "predict/predictor.h"
 #include "predict/resume.h"
+#include "predict/timeline.h"
 
 namespace genre::cli {
 
@@ -37,6 +38,8 @@ int run_predict(PredictOptions& o) {
     throw Error(ErrorKind::kInvalidArgument, "", "--resume needs --jsonl and -o FILE");
   if (!o.plot.empty() && !o.params.segments)
     throw Error(ErrorKind::kInvalidArgument, "", "--plot draws genre over time: add --segments");
+  if (o.params.segment.window_seconds <= 0)
+    throw Error(ErrorKind::kInvalidArgument, "", "--segment-seconds must be > 0");
   if (o.output.top_k < 1) throw Error(ErrorKind::kInvalidArgument, "", "--top-k must be >= 1");
   o.model = resolve_model_argument(o.model);
   if (o.model.empty()) {
@@ -153,9 +156,17 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--threshold", o->output.threshold,
                   "Multi-label models: only labels with p >= T");
   sub->add_flag("--segments", o->params.segments,
-                "Genre over time: the model on successive windows of the whole track");
-  sub->add_option("--segment-hop", o->params.segment_hop_seconds,
-                  "Seconds between windows (default: half a window)");
+                "Genre over time: windows over the whole track, each the mean of the model's "
+                "crops inside it; one line per window");
+  sub->add_option("--segment-seconds", o->params.segment.window_seconds,
+                  "With --segments: window length in seconds (at least one model crop)")
+      ->default_val(10);
+  sub->add_option("--segment-hop", o->params.segment.hop_seconds,
+                  "With --segments: seconds between windows (default: half a window)");
+  sub->add_option("--segment-smooth", o->params.segment.smooth,
+                  "With --segments: average each window with N neighbours either side")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--plot", o->plot, "With --segments: picture of genre over time (.svg or .png)");
   sub->add_option("--batch-size", o->params.batch_size, "Inference batch size")->default_val(16);
   sub->add_flag_callback(
@@ -178,7 +189,7 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
       "Examples:\n"
       "  genre predict song.mp3\n"
       "  genre predict ~/Music --jsonl -o music.jsonl --resume\n"
-      "  genre predict --segments --plot timeline.svg live_set.flac");
+      "  genre predict --segments --plot timeline.png song.mp3   # 10 s windows every 5 s");
   commands.push_back({sub, [o] { return run_predict(*o); }});
 }
 

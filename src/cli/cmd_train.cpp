@@ -8,8 +8,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/error.h"
-#include "common/plot.h"
 #include "model/inference.h"
+#include "train/curves.h"
 #include "train/frozen.h"
 #include "train/metrics.h"
 #include "train/prepare.h"
@@ -146,17 +146,8 @@ int run_train(TrainOptions& o) {
   // (a transfer model keeps the provenance and licences of its backbones from make_transfer_model)
   save_model(o.out, model);
 
-  std::vector<Series> loss{{"train", {}}, {"valid", {}}},
-      score{{"train acc", {}}, {"valid score", {}}};
-  for (const auto& h : result.history) {
-    loss[0].y.push_back(h.train_loss);
-    loss[1].y.push_back(valid_set.empty() ? NAN : h.valid_loss);
-    score[0].y.push_back(h.train_accuracy);
-    score[1].y.push_back(h.valid_score);
-  }
   try {
-    plot_lines(o.plot, "training curves: " + o.out, {loss, score}, {"loss", "accuracy / score"},
-               "epoch");
+    plot_training_curves(result.history, !valid_set.empty(), o.plot, "training curves: " + o.out);
   } catch (const Error& e) {
     std::cerr << "genre train: warning: " << e.what() << "\n";
   }

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <numeric>
 
-#include "common/plot.h"
+#include "predict/timeline.h"
 
 namespace genre {
 
@@ -43,21 +42,7 @@ nlohmann::json prediction_record(const Prediction& p, const ModelInfo& model,
   for (std::size_t c = 0; c < model.classes.size(); ++c) all[model.classes[c]] = p.probabilities[c];
   j["probabilities"] = all;
   j["seconds"] = p.seconds;
-  if (!p.segment_starts.empty()) {
-    nlohmann::json segs = nlohmann::json::array();
-    for (std::size_t w = 0; w < p.segment_starts.size(); ++w) {
-      const auto& probs = p.segment_probabilities[w];
-      const auto best = std::max_element(probs.begin(), probs.end()) - probs.begin();
-      segs.push_back({{"start", p.segment_starts[w]},
-                      {"end", p.segment_starts[w] + p.window_seconds},
-                      {"label", model.classes[best]},
-                      {"probabilities", probs}});
-    }
-    j["segments"] = {{"window_seconds", p.window_seconds},
-                     {"hop_seconds", p.hop_seconds},
-                     {"classes", model.classes},
-                     {"windows", segs}};
-  }
+  if (!p.segments.empty()) j["segments"] = segments_json(p.segments, model.classes);
   return j;
 }
 
@@ -77,13 +62,6 @@ std::string csv_escape(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
-}
-
-std::string clock(double seconds) {
-  char buf[32];
-  const int s = static_cast<int>(seconds + 0.5);
-  std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
-  return buf;
 }
 
 }  // namespace
@@ -123,35 +101,7 @@ std::string table_row(const Prediction& p, const ModelInfo& model, const OutputO
     line += buf;
   }
   line += "\n";
-  for (std::size_t w = 0; w < p.segment_starts.size(); ++w) {
-    OutputOptions one = options;
-    one.top_k = std::min(2, options.top_k);
-    const auto top = top_labels(p.segment_probabilities[w], model.classes, one, multi);
-    std::string bar(static_cast<std::size_t>(20 * (top.empty() ? 0 : top[0].second) + 0.5), '#');
-    std::snprintf(buf, sizeof buf, "   %6s-%-6s %-20s", clock(p.segment_starts[w]).c_str(),
-                  clock(p.segment_starts[w] + p.window_seconds).c_str(), bar.c_str());
-    line += buf;
-    for (const auto& [label, prob] : top) {
-      std::snprintf(buf, sizeof buf, "  %s %.2f", label.c_str(), prob);
-      line += buf;
-    }
-    line += "\n";
-  }
-  return line;
-}
-
-void plot_segments(const Prediction& p, const ModelInfo& model, const std::string& path) {
-  std::vector<std::vector<double>> values(model.classes.size(),
-                                          std::vector<double>(p.segment_starts.size()));
-  std::vector<std::string> times;
-  for (std::size_t w = 0; w < p.segment_starts.size(); ++w) {
-    times.push_back(clock(p.segment_starts[w]));
-    for (std::size_t c = 0; c < model.classes.size(); ++c)
-      values[c][w] = p.segment_probabilities[w][c];
-  }
-  plot_heatmap(path, "genre over time: " + std::filesystem::path(p.input).filename().string(),
-               values, model.classes, times, "genre", "window start (m:ss)",
-               p.segment_starts.size() <= 20, 1.0);
+  return line + timeline_text(p, model);
 }
 
 }  // namespace genre

@@ -1,5 +1,5 @@
 // genre/predict: prediction records in the documented schema (docs/predict-output.md) and their
-// renderings: terminal table, JSON, JSONL, CSV, and a genre-over-time picture.
+// renderings: terminal table, JSON, JSONL, CSV (genre over time: predict/timeline.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,7 +11,7 @@
 
 namespace genre {
 
-constexpr int kPredictionSchemaVersion = 1;
+constexpr int kPredictionSchemaVersion = 2;
 
 struct OutputOptions {
   int top_k = 3;
@@ -36,8 +36,5 @@ std::string csv_row(const Prediction& p, const ModelInfo& model, const OutputOpt
 
 // Human-readable: one line per input (plus a timeline with segments).
 std::string table_row(const Prediction& p, const ModelInfo& model, const OutputOptions& options);
-
-// Genre over time as a heat map (classes x windows), .svg or .png.
-void plot_segments(const Prediction& p, const ModelInfo& model, const std::string& path);
 
 }  // namespace genre

@@ -48,7 +48,6 @@ struct Predictor::Item {
 
 // Runs the model on one batch of decoded inputs, filling in their probabilities (and segments).
 void Predictor::infer(std::vector<Item>& batch, int batch_size) {
-  const FeatureConfig& fc = model_.info.features;
   // Excerpts of equal length go through the model together; segments per track.
   std::vector<std::size_t> group;
   auto flush_group = [&] {
@@ -68,26 +67,7 @@ void Predictor::infer(std::vector<Item>& batch, int batch_size) {
     Item& item = batch[b];
     if (!item.result.ok()) continue;
     if (params_.segments) {
-      const int window_frames =
-          model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
-      const int hop =
-          params_.segment_hop_seconds > 0
-              ? std::max(
-                    1, static_cast<int>(params_.segment_hop_seconds / fc.seconds_per_frame() + 0.5))
-              : std::max(1, window_frames / 2);
-      std::vector<int> offsets;
-      const torch::Tensor probs =
-          window_probabilities(model_, item.logmel, hop, batch_size, device_, &offsets);
-      item.result.window_seconds = window_frames * fc.seconds_per_frame();
-      item.result.hop_seconds = hop * fc.seconds_per_frame();
-      for (std::size_t w = 0; w < offsets.size(); ++w) {
-        item.result.segment_starts.push_back(offsets[w] * fc.seconds_per_frame());
-        const float* row = probs[w].data_ptr<float>();
-        item.result.segment_probabilities.emplace_back(row, row + probs.size(1));
-      }
-      const torch::Tensor mean = probs.mean(0);
-      item.result.probabilities.assign(mean.data_ptr<float>(),
-                                       mean.data_ptr<float>() + mean.numel());
+      infer_segments(item, batch_size);
     } else {
       if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames) flush_group();
       group.push_back(b);
@@ -95,6 +75,27 @@ void Predictor::infer(std::vector<Item>& batch, int batch_size) {
   }
   flush_group();
   for (auto& item : batch) item.logmel = Spectrogram{};
+}
+
+// Crops of the model's length every half crop over the whole track, then windows of them.
+void Predictor::infer_segments(Item& item, int batch_size) {
+  const FeatureConfig& fc = model_.info.features;
+  const int crop_frames =
+      model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
+  std::vector<int> offsets;
+  const torch::Tensor probs = window_probabilities(
+      model_, item.logmel, std::max(1, crop_frames / 2), batch_size, device_, &offsets);
+  std::vector<std::vector<float>> crops;
+  std::vector<double> starts;
+  for (std::size_t w = 0; w < offsets.size(); ++w) {
+    starts.push_back(offsets[w] * fc.seconds_per_frame());
+    const float* row = probs[w].data_ptr<float>();
+    crops.emplace_back(row, row + probs.size(1));
+  }
+  item.result.segments = segment_windows(crops, starts, crop_frames * fc.seconds_per_frame(),
+                                         item.result.seconds, params_.segment);
+  const torch::Tensor mean = probs.mean(0);
+  item.result.probabilities.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
 }
 
 void Predictor::run(const std::vector<std::string>& inputs,

@@ -8,6 +8,7 @@
 
 #include "model/inference.h"
 #include "model/model_file.h"
+#include "predict/segments.h"
 
 namespace genre {
 
@@ -16,8 +17,8 @@ struct PredictParams {
   int jobs = 0;     // decode/feature threads (<= 0: all cores)
   int threads = 0;  // model threads (<= 0: all cores); on the CPU each runs whole batches
   std::string device = "auto";  // auto | cpu | cuda
-  bool segments = false;  // genre over time: the model on successive windows of the whole track
-  double segment_hop_seconds = 0;  // 0: half a window
+  bool segments = false;  // genre over time: windows of the model's crops over the whole track
+  SegmentParams segment;
   CropPolicy crop_policy = CropPolicy::kSharedConv;
 };
 
@@ -28,10 +29,7 @@ struct Prediction {
   std::string error, error_kind;     // empty when ok
   std::vector<float> probabilities;  // track level, one per class
   double seconds = 0;                // audio analysed (excerpt or whole track)
-  // With segments: window start times and per-window probabilities.
-  double window_seconds = 0, hop_seconds = 0;
-  std::vector<double> segment_starts;
-  std::vector<std::vector<float>> segment_probabilities;
+  Segments segments;                 // with PredictParams::segments: genre over time
   bool ok() const { return error.empty(); }
 };
 
@@ -49,6 +47,7 @@ class Predictor {
  private:
   struct Item;  // one input on its way through: log-mel, then result
   void infer(std::vector<Item>& batch, int batch_size);
+  void infer_segments(Item& item, int batch_size);
 
   Model model_;
   PredictParams params_;

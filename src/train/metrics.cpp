@@ -70,6 +70,25 @@ ClassificationReport pool_reports(const std::vector<ClassificationReport>& repor
   return r;
 }
 
+ClassificationReport report_from_json(const nlohmann::json& j) {
+  ClassificationReport r;
+  try {
+    r.classes = j.at("classes").get<std::vector<std::string>>();
+    r.confusion = j.at("confusion_matrix").get<std::vector<std::vector<int>>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kInvalidArgument, "",
+                std::string("not a classification report: ") + e.what());
+  }
+  const std::size_t n = r.classes.size();
+  bool square = r.confusion.size() == n;
+  for (const auto& row : r.confusion) square = square && row.size() == n;
+  if (!square)
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "confusion_matrix is not classes x classes (" + std::to_string(n) + ")");
+  compute_scores(r);
+  return r;
+}
+
 std::string format_report(const ClassificationReport& r) {
   std::ostringstream out;
   char line[256];
@@ -115,15 +134,15 @@ nlohmann::json report_to_json(const ClassificationReport& r) {
           {"classes", r.classes},   {"per_class", per_class}, {"confusion_matrix", r.confusion}};
 }
 
-void plot_confusion_matrix(const ClassificationReport& r, const std::string& path,
-                           const std::string& title) {
+PictureLayout plot_confusion_matrix(const ClassificationReport& r, const std::string& path,
+                                    const std::string& title) {
   std::vector<std::vector<double>> values(r.classes.size());
   for (std::size_t t = 0; t < r.classes.size(); ++t)
     values[t].assign(r.confusion[t].begin(), r.confusion[t].end());
   char subtitle[128];
   std::snprintf(subtitle, sizeof subtitle, "%s (accuracy %.3f, macro F1 %.3f)", title.c_str(),
                 r.accuracy, r.macro_f1);
-  plot_heatmap(path, subtitle, values, r.classes, r.classes, "true", "predicted", true);
+  return plot_heatmap(path, subtitle, values, r.classes, r.classes, "true", "predicted", true);
 }
 
 }  // namespace genre

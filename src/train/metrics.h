@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/draw.h"
+
 namespace genre {
 
 struct ClassificationReport {
@@ -27,8 +29,10 @@ ClassificationReport pool_reports(const std::vector<ClassificationReport>& repor
 // A text table (per-class scores and the confusion matrix) for a terminal.
 std::string format_report(const ClassificationReport& report);
 nlohmann::json report_to_json(const ClassificationReport& report);
+// The report back from report_to_json's "classes" and "confusion_matrix" (scores recomputed).
+ClassificationReport report_from_json(const nlohmann::json& j);
 // A confusion-matrix picture (.png or .svg).
-void plot_confusion_matrix(const ClassificationReport& report, const std::string& path,
-                           const std::string& title);
+PictureLayout plot_confusion_matrix(const ClassificationReport& report, const std::string& path,
+                                    const std::string& title);
 
 }  // namespace genre

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "predict/resume.h"
+#include "support/picture_check.h"
 #include "support/test_support.h"
 
 namespace genre {
@@ -62,7 +63,7 @@ TEST_F(PredictCli, ShippedModelOnTheExamples) {
       << err;
   const auto doc = nlohmann::json::parse(out);
   EXPECT_EQ(doc["schema"], "genre.predictions");
-  EXPECT_EQ(doc["version"], 1);
+  EXPECT_EQ(doc["version"], 2);
   ASSERT_EQ(doc["predictions"].size(), 4u);
   for (const auto& p : doc["predictions"]) {
     EXPECT_TRUE(p["ok"].get<bool>());
@@ -86,7 +87,7 @@ TEST_F(PredictCli, EveryFormatParsesAndCorruptFilesAreReported) {
   ASSERT_EQ(lines.size(), 5u);
   int errors = 0;
   for (const auto& l : lines) {
-    EXPECT_EQ(l["version"], 1);
+    EXPECT_EQ(l["version"], 2);
     if (!l["ok"].get<bool>()) {
       ++errors;
       EXPECT_TRUE(l["error"].contains("kind"));
@@ -179,18 +180,48 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
   auto y = test::sine(440, 70.0, 12000);
   test::write_audio(dir.file("long.wav"), y, 12000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
   std::string out, err;
-  ASSERT_EQ(test::run_command(cmd() + "--json --segments --segment-hop 10 --plot " +
-                                  dir.file("t.svg") + " " + dir.file("long.wav"),
-                              &out, &err),
+  // The defaults: 10 s windows every 5 s, each the mean of the model's crops inside it.
+  const std::string png = test::artifact_dir() + "/predict-cli-timeline.png";
+  ASSERT_EQ(test::run_command(
+                cmd() + "--json --segments --plot " + png + " " + dir.file("long.wav"), &out, &err),
             0)
       << err;
   const auto p = nlohmann::json::parse(out)["predictions"][0];
-  const auto& windows = p["segments"]["windows"];
-  ASSERT_GE(windows.size(), 6u);
-  EXPECT_NEAR(windows[1]["start"].get<double>() - windows[0]["start"].get<double>(), 10.0, 0.05);
-  EXPECT_TRUE(fs::exists(dir.file("t.svg")));
+  const auto& segments = p["segments"];
+  EXPECT_EQ(segments["window_seconds"], 10.0);
+  EXPECT_EQ(segments["hop_seconds"], 5.0);
+  EXPECT_EQ(segments["smooth"], 0);
+  const auto& windows = segments["windows"];
+  ASSERT_EQ(windows.size(), 13u);  // 0-10 ... 60-70
+  EXPECT_NEAR(windows[1]["start"].get<double>() - windows[0]["start"].get<double>(), 5.0, 1e-9);
+  EXPECT_NEAR(windows.back()["end"].get<double>(), p["seconds"].get<double>(), 1e-6);
+  EXPECT_GE(windows[0]["crops"].get<int>(), 8);  // 2 s crops every 1 s in 10 s
+  test::DecodedPng picture;
+  ASSERT_TRUE(test::decode_png(png, &picture, &err)) << err;
+  EXPECT_GT(picture.width, 800);
+
+  // Other windows, smoothing, and the terminal timeline: one line per window.
+  ASSERT_EQ(test::run_command(cmd() +
+                                  "--json --segments --segment-seconds 20 --segment-hop 10 "
+                                  "--segment-smooth 1 " +
+                                  dir.file("long.wav"),
+                              &out),
+            0);
+  const auto q = nlohmann::json::parse(out)["predictions"][0]["segments"];
+  EXPECT_EQ(q["window_seconds"], 20.0);
+  EXPECT_EQ(q["windows"].size(), 6u);  // 0-20 ... 50-70
+  EXPECT_EQ(q["windows"][0]["smoothed"].size(), q["classes"].size());
   ASSERT_EQ(test::run_command(cmd() + "--segments " + dir.file("long.wav"), &out), 0);
-  EXPECT_NE(out.find("0:00-"), std::string::npos) << out;
+  int lines = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("%") != std::string::npos && line.find(":") != std::string::npos &&
+        line.find("#") != std::string::npos)
+      ++lines;
+  EXPECT_EQ(lines, 13) << out;
+  EXPECT_NE(out.find("0:00-0:10"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(cmd() + "--segments --segment-seconds 0 " + dir.file("long.wav")), 2);
+  EXPECT_EQ(test::run_command(cmd() + "--segments --segment-smooth -1 " + dir.file("long.wav")), 2);
 }
 
 TEST_F(PredictCli, NpyInputsSkipTheFrontEnd) {

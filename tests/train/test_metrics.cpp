@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "support/picture_check.h"
 #include "support/test_support.h"
 #include "train/metrics.h"
 
@@ -40,9 +41,23 @@ TEST(Metrics, ConfusionMatrixPictures) {
   test::TempDir dir;
   const auto r = classification_report({0, 1, 1}, {0, 1, 0}, {"x", "y"});
   plot_confusion_matrix(r, dir.file("cm.svg"), "test");
-  plot_confusion_matrix(r, dir.file("cm.png"), "test");
   EXPECT_GT(std::filesystem::file_size(dir.file("cm.svg")), 500u);
-  EXPECT_GT(std::filesystem::file_size(dir.file("cm.png")), 500u);
+  const PictureLayout layout = plot_confusion_matrix(r, dir.file("cm.png"), "test");
+  test::expect_readable(dir.file("cm.png"), layout);
+}
+
+TEST(Metrics, ReportFromJsonRecomputesTheScores) {
+  const auto r = classification_report({0, 0, 0, 0, 1, 1, 2, 2, 2, 2},
+                                       {0, 0, 0, 1, 1, 2, 2, 2, 2, 0}, {"a", "b", "c"});
+  const auto back = report_from_json(report_to_json(r));
+  EXPECT_EQ(back.classes, r.classes);
+  EXPECT_EQ(back.confusion, r.confusion);
+  EXPECT_DOUBLE_EQ(back.accuracy, r.accuracy);
+  EXPECT_DOUBLE_EQ(back.macro_f1, r.macro_f1);
+  EXPECT_EQ(back.total, 10);
+  EXPECT_THROW(report_from_json({{"classes", {"a", "b"}}, {"confusion_matrix", {{1, 0}}}}),
+               std::exception);
+  EXPECT_THROW(report_from_json({{"classes", {"a"}}}), std::exception);
 }
 
 }  // namespace
