@@ -72,10 +72,43 @@ TEST_F(PredictCli, ShippedModelOnTheExamples) {
     for (auto& [label, prob] : p["probabilities"].items()) sum += prob.get<double>();
     EXPECT_NEAR(sum, 1.0, 1e-4);
   }
+  // The top genres documented in examples/README.md.
+  const std::map<std::string, std::string> documented = {{"synth_pop.wav", "rock"},
+                                                         {"slow_strings.wav", "jazz"},
+                                                         {"noisy_rock.wav", "rock"},
+                                                         {"stereo_44k.flac", "jazz"}};
+  for (const auto& p : doc["predictions"]) {
+    const std::string name = fs::path(p["input"].get<std::string>()).filename().string();
+    EXPECT_EQ(p["label"], documented.at(name)) << name;
+  }
   ASSERT_EQ(test::run_command(test::genre_binary() + " predict " + examples + "/synth_pop.wav",
                               &out, &err),
             0);
   EXPECT_NE(out.find("%"), std::string::npos) << out;  // the terminal table shows percentages
+}
+
+// The shipped model on real music it never saw (models/README.md): the labelled songs it gets
+// right stay right.
+TEST_F(PredictCli, ShippedModelOnRealSongs) {
+  GENRE_REQUIRE_SHARED();
+  const std::string audio = test::shared_dir() + "/audio/";
+  const std::map<std::string, std::string> truth = {
+      {"Brahms_-_Hungarian_Dance_5.ogg", "classical"},
+      {"Kevin_MacLeod_-_Sugar_Plum_Fairy.ogg", "classical"},
+      {"Kevin_MacLeod_-_Vibe_Ace.ogg", "jazz"},
+      {"sorohanro_-_solo-trumpet-06.ogg", "jazz"},
+      {"formats/lets_go_fishin_30s_48000_stereo_s24.wav", "country"}};
+  std::string inputs;
+  for (const auto& [file, genre] : truth) inputs += " " + audio + file;
+  std::string out, err;
+  ASSERT_EQ(test::run_command(test::genre_binary() + " predict -q --json" + inputs, &out, &err), 0)
+      << err;
+  const auto doc = nlohmann::json::parse(out);
+  ASSERT_EQ(doc["predictions"].size(), truth.size());
+  for (const auto& p : doc["predictions"]) {
+    const std::string input = p["input"];
+    EXPECT_EQ(p["label"], truth.at(input.substr(audio.size()))) << input;
+  }
 }
 
 TEST_F(PredictCli, EveryFormatParsesAndCorruptFilesAreReported) {
