@@ -3,7 +3,7 @@
 torchaudio decode + mono + Resample(-> the model's rate) + MelSpectrogram + AmplitudeToDB, as the
 model's feature config says (12 kHz Slaney mels with top_db 80 for the CRNN, 16 kHz HTK mels for a
 transfer model), the middle excerpt, the same CRNN and weights in PyTorch, the same crop averaging,
-batched, 2 threads. Prints one JSON line per file on stdout.
+batched, 2 threads, channels_last. Prints one JSON line per file on stdout.
 """
 import json
 import sys
@@ -15,6 +15,8 @@ import torchaudio
 from crnn import load_genre_state_dict
 
 model, meta = load_genre_state_dict(sys.argv[1])
+# channels_last: PyTorch's faster CPU convolution layout (the baseline runs at its best)
+model = model.to(memory_format=torch.channels_last)
 paths = [line.strip() for line in open(sys.argv[2]) if line.strip()]
 torch.set_num_threads(2)
 fc = meta["features"]
@@ -56,7 +58,7 @@ front_end_s = model_s = 0.0
 with torch.inference_mode():
     for path in paths:
         t0 = time.perf_counter()
-        w = windows(features(path)).unsqueeze(1)
+        w = windows(features(path)).unsqueeze(1).contiguous(memory_format=torch.channels_last)
         t1 = time.perf_counter()
         probs = torch.softmax(model(w), 1).mean(0)
         t2 = time.perf_counter()

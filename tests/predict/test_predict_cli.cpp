@@ -51,6 +51,11 @@ class PredictCli : public ::testing::Test {
     if (!fs::exists(shipped_model())) GTEST_SKIP() << "shipped model missing: " << shipped_model();
   }
   std::string cmd() { return test::genre_binary() + " predict -m " + shipped_model() + " -q "; }
+  // The from-scratch CRNN: 2 s crops (crop averaging, windows of segments) on genre's default
+  // 12 kHz features (the .npy files of `genre features`).
+  std::string crnn_cmd() {
+    return test::genre_binary() + " predict -m " + GENRE_SOURCE_DIR + "/models/genre-crnn.pt -q ";
+  }
 };
 
 TEST_F(PredictCli, ShippedModelOnTheExamples) {
@@ -215,9 +220,10 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
   std::string out, err;
   // The defaults: 10 s windows every 5 s, each the mean of the model's crops inside it.
   const std::string png = test::artifact_dir() + "/predict-cli-timeline.png";
-  ASSERT_EQ(test::run_command(
-                cmd() + "--json --segments --plot " + png + " " + dir.file("long.wav"), &out, &err),
-            0)
+  ASSERT_EQ(
+      test::run_command(crnn_cmd() + "--json --segments --plot " + png + " " + dir.file("long.wav"),
+                        &out, &err),
+      0)
       << err;
   const auto p = nlohmann::json::parse(out)["predictions"][0];
   const auto& segments = p["segments"];
@@ -234,7 +240,7 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
   EXPECT_GT(picture.width, 800);
 
   // Other windows, smoothing, and the terminal timeline: one line per window.
-  ASSERT_EQ(test::run_command(cmd() +
+  ASSERT_EQ(test::run_command(crnn_cmd() +
                                   "--json --segments --segment-seconds 20 --segment-hop 10 "
                                   "--segment-smooth 1 " +
                                   dir.file("long.wav"),
@@ -244,7 +250,7 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
   EXPECT_EQ(q["window_seconds"], 20.0);
   EXPECT_EQ(q["windows"].size(), 6u);  // 0-20 ... 50-70
   EXPECT_EQ(q["windows"][0]["smoothed"].size(), q["classes"].size());
-  ASSERT_EQ(test::run_command(cmd() + "--segments " + dir.file("long.wav"), &out), 0);
+  ASSERT_EQ(test::run_command(crnn_cmd() + "--segments " + dir.file("long.wav"), &out), 0);
   int lines = 0;
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);)
@@ -253,8 +259,10 @@ TEST_F(PredictCli, SegmentsTimelineAndPlot) {
       ++lines;
   EXPECT_EQ(lines, 13) << out;
   EXPECT_NE(out.find("0:00-0:10"), std::string::npos) << out;
-  EXPECT_EQ(test::run_command(cmd() + "--segments --segment-seconds 0 " + dir.file("long.wav")), 2);
-  EXPECT_EQ(test::run_command(cmd() + "--segments --segment-smooth -1 " + dir.file("long.wav")), 2);
+  EXPECT_EQ(
+      test::run_command(crnn_cmd() + "--segments --segment-seconds 0 " + dir.file("long.wav")), 2);
+  EXPECT_EQ(
+      test::run_command(crnn_cmd() + "--segments --segment-smooth -1 " + dir.file("long.wav")), 2);
 }
 
 TEST_F(PredictCli, NpyInputsSkipTheFrontEnd) {
@@ -264,8 +272,8 @@ TEST_F(PredictCli, NpyInputsSkipTheFrontEnd) {
                               dir.file("feat")),
             0);
   std::string a, b;
-  ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("in/clip100.wav"), &a), 0);
-  ASSERT_EQ(test::run_command(cmd() + "--jsonl " + dir.file("feat/clip100.npy"), &b), 0);
+  ASSERT_EQ(test::run_command(crnn_cmd() + "--jsonl " + dir.file("in/clip100.wav"), &a), 0);
+  ASSERT_EQ(test::run_command(crnn_cmd() + "--jsonl " + dir.file("feat/clip100.npy"), &b), 0);
   const auto ja = parse_lines(a)[0], jb = parse_lines(b)[0];
   for (auto& [label, p] : ja["probabilities"].items())
     EXPECT_NEAR(p.get<double>(), jb["probabilities"][label].get<double>(), 1e-5);
