@@ -23,6 +23,8 @@ void FeatureConfig::validate() const {
   if (pad_mode != "constant" && pad_mode != "reflect") fail("pad_mode must be constant or reflect");
   if (mel_scale != "slaney" && mel_scale != "htk") fail("mel_scale must be slaney or htk");
   if (mel_norm != "slaney" && mel_norm != "none") fail("mel_norm must be slaney or none");
+  if ((mel_scale == "slaney") != (mel_norm == "slaney"))
+    fail("mel_scale/mel_norm must be slaney/slaney (librosa) or htk/none (torchaudio)");
   if (db_multiplier != 10.0 && db_multiplier != 20.0) fail("db_multiplier must be 10 or 20");
   if (!(amin > 0)) fail("amin must be positive");
   if (excerpt_samples < n_fft) fail("excerpt_samples must be at least n_fft");
