@@ -27,5 +27,6 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands);
 void add_export_command(CLI::App& app, std::vector<Command>& commands);
 void add_info_command(CLI::App& app, std::vector<Command>& commands);
 void add_import_command(CLI::App& app, std::vector<Command>& commands);
+void add_serve_command(CLI::App& app, std::vector<Command>& commands);
 
 }  // namespace genre::cli

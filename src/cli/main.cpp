@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add_export_command(app, commands);
   add_info_command(app, commands);
   add_import_command(app, commands);
+  add_serve_command(app, commands);
 #endif
   try {
     app.parse(argc, argv);
