@@ -23,6 +23,10 @@ sigset_t shutdown_signals() {
 }  // namespace
 
 void block_shutdown_signals() {
+  // Default dispositions first: a shell starts background jobs with SIGINT ignored, and an ignored
+  // signal is discarded before sigwait could take it. Blocked, the default never runs.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   const sigset_t set = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server

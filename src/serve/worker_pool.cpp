@@ -70,16 +70,23 @@ void WorkerPool::work() {
     }
     const Clock::time_point start = Clock::now();
     task->waited = std::chrono::duration<double>(start - task->queued_at).count();
+    std::exception_ptr failure;
     try {
       task->job();
-      task->done.set_value();
     } catch (...) {
-      task->done.set_exception(std::current_exception());
+      failure = std::current_exception();
     }
     const double took = std::chrono::duration<double>(Clock::now() - start).count();
-    std::lock_guard<std::mutex> lock(mutex_);
-    --busy_;
-    mean_job_seconds_ = 0.8 * mean_job_seconds_ + 0.2 * took;
+    {
+      // Bookkeeping before the caller wakes, so the gauges it may read next are settled.
+      std::lock_guard<std::mutex> lock(mutex_);
+      --busy_;
+      mean_job_seconds_ = 0.8 * mean_job_seconds_ + 0.2 * took;
+    }
+    if (failure)
+      task->done.set_exception(failure);
+    else
+      task->done.set_value();
   }
 }
 
