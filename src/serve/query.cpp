@@ -36,6 +36,14 @@ ClassifyQuery parse_classify_query(const httplib::Request& req, int n_classes) {
     }
     q.output.top_k = static_cast<int>(k);
   }
+  if (req.has_param("threshold")) {
+    double t = 0;
+    if (!parse_number(req.get_param_value("threshold"), t) || t < 0 || t > 1) {
+      q.error = "threshold must be a probability from 0 to 1";
+      return q;
+    }
+    q.output.threshold = t;
+  }
   q.classify.segments = parse_bool_param(req, "segments", false, q.error);
   if (!q.error.empty()) return q;
   if (req.has_param("hop")) {

@@ -16,7 +16,8 @@ struct ClassifyQuery {
   std::string error;  // non-empty: the reason the query is invalid (400)
 };
 
-// top_k (1..classes, default 3), segments (0/1/true/false), hop (seconds, > 0, needs segments).
+// top_k (1..classes, default 3), threshold (0..1; multi-label models: only labels with p >= it,
+// as genre predict --threshold), segments (0/1/true/false), hop (seconds, > 0, needs segments).
 ClassifyQuery parse_classify_query(const httplib::Request& req, int n_classes);
 
 // whole (0/1/true/false) for /v1/features; `error` set when invalid.

@@ -29,6 +29,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::string too_large_message(std::size_t limit) {
+  return "the upload is larger than the limit of " + std::to_string(limit) +
+         " bytes (--max-upload-mb)";
+}
+
 // 401 unless the request carries the API key (when the server has one).
 bool check_key(const RouteContext& ctx, const Request& req, Response& res) {
   if (ctx.options.api_key.empty() ||
@@ -157,6 +162,15 @@ void refuse_other_methods(httplib::Server& s, const std::string& path, const std
 }
 
 }  // namespace
+
+int expect_continue_status(const RouteContext& ctx, const Request& req, Response& res) {
+  if (req.path.rfind("/v1/", 0) == 0 && !check_key(ctx, req, res)) return 401;
+  if (declared_length(req) > static_cast<long long>(ctx.options.max_upload_bytes)) {
+    send_error(res, 413, "too_large", too_large_message(ctx.options.max_upload_bytes));
+    return 413;
+  }
+  return 100;
+}
 
 void add_routes(httplib::Server& s, RouteContext& ctx) {
   s.Get("/", [](const Request&, Response& res) {

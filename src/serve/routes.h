@@ -26,4 +26,10 @@ const std::vector<std::string>& known_routes();
 // Registers every route, and 405 (with Allow) for the other methods on them.
 void add_routes(httplib::Server& server, RouteContext& context);
 
+// The answer to "Expect: 100-continue" (curl asks before sending a large body): 100, or 413/401
+// with the error body filled in, so an oversized or unauthenticated upload is refused before a
+// byte of it is sent.
+int expect_continue_status(const RouteContext& context, const httplib::Request& req,
+                           httplib::Response& res);
+
 }  // namespace genre::serve

@@ -24,6 +24,14 @@ namespace {
 thread_local std::chrono::steady_clock::time_point request_start;
 thread_local bool request_counted = false;
 
+// Starts timing the request on this thread, once (the 100-continue check may come first).
+void begin_request(Metrics& metrics) {
+  if (request_counted) return;
+  request_start = std::chrono::steady_clock::now();
+  request_counted = true;
+  metrics.request_started();
+}
+
 std::string route_label(const std::string& path) {
   const auto& routes = known_routes();
   return std::find(routes.begin(), routes.end(), path) != routes.end() ? path : "unmatched";
@@ -39,6 +47,8 @@ struct Server::Impl {
         context{options, classifier, pool, metrics} {}
 
   void configure();
+  void configure_metrics();
+  void configure_errors();
   void bind();
 
   ServeOptions options;
@@ -60,10 +70,18 @@ void Server::Impl::configure() {
   http.set_read_timeout(options.timeout_seconds, 0);
   http.set_write_timeout(options.timeout_seconds, 0);
   http.set_keep_alive_timeout(options.keep_alive_seconds);
+  configure_metrics();
+  configure_errors();
+  http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    begin_request(metrics);  // refused here, the request never reaches pre-routing
+    return expect_continue_status(context, req, res);
+  });
+  add_routes(http, context);
+}
+
+void Server::Impl::configure_metrics() {
   http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
-    request_start = std::chrono::steady_clock::now();
-    request_counted = true;
-    metrics.request_started();
+    begin_request(metrics);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
@@ -73,6 +91,9 @@ void Server::Impl::configure() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count();
     metrics.request_finished(route_label(req.path), res.status, seconds);
   });
+}
+
+void Server::Impl::configure_errors() {
   http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                  httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -96,7 +117,6 @@ void Server::Impl::configure() {
         }
         send_error(res, 500, "internal", message);
       });
-  add_routes(http, context);
 }
 
 void Server::Impl::bind() {

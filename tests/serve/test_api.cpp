@@ -218,8 +218,9 @@ TEST_F(ServeApi, EmptyBodyAndFormWithoutFileAre400) {
 TEST_F(ServeApi, BadQueryOptionsAre400) {
   const std::string too_many =
       "top_k=" + std::to_string(load_model(serve_test_model()).info.classes.size() + 1);
-  for (const std::string q : {"top_k=0", "top_k=abc", too_many.c_str(), "top_k=1.5",
-                              "segments=maybe", "hop=2", "segments=1&hop=-1", "segments=1&hop=x"}) {
+  for (const std::string q :
+       {"top_k=0", "top_k=abc", too_many.c_str(), "top_k=1.5", "segments=maybe", "threshold=1.5",
+        "threshold=x", "hop=2", "segments=1&hop=-1", "segments=1&hop=x"}) {
     auto r = client().Post("/v1/classify?" + q, clip(), "audio/wav");
     ASSERT_TRUE(r) << q;
     EXPECT_EQ(r->status, 400) << q;

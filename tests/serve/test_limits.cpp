@@ -83,6 +83,30 @@ TEST(ServeLimits, BodyOfExactlyTheLimitPassesOneByteMoreIs413) {
   EXPECT_EQ(c.Post("/v1/classify", clip, "audio/wav")->status, 200);
 }
 
+TEST(ServeLimits, ExpectContinueRefusesAnOversizedUploadBeforeItIsSent) {
+  const std::string clip = wav_bytes(3.0);
+  serve::ServeOptions o = test_serve_options();
+  o.max_upload_bytes = clip.size();
+  RunningServer server(o);
+  auto head = [&](std::size_t length) {
+    return "POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+           std::to_string(length) + "\r\n\r\n";
+  };
+  RawConnection big(server.port());
+  ASSERT_TRUE(big.send(head(clip.size() + 1)));  // headers only: the body is never sent
+  const std::string refused = big.receive_headers(3000);
+  EXPECT_EQ(status_of(refused), 413) << refused;
+
+  RawConnection fits(server.port());
+  ASSERT_TRUE(fits.send(head(clip.size())));
+  EXPECT_EQ(status_of(fits.receive_headers(3000)), 100);
+  ASSERT_TRUE(fits.send(clip));
+  EXPECT_EQ(status_of(fits.receive_headers(30000)), 200);
+  EXPECT_EQ(wait_for_metric(server.client(),
+                            "genre_http_requests_total{route=\"/v1/classify\",status=\"413\"}", 1),
+            1);
+}
+
 TEST(ServeLimits, FullQueueIs503WithRetryAfterAndAVanishedUploadFreesItsPlace) {
   serve::ServeOptions o = test_serve_options();
   o.threads = 1;
