@@ -45,7 +45,7 @@ class PrivateTempDir {
     const fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm")
                           : env && *env                    ? fs::path(env)
                                                            : fs::temp_directory_path();
-    std::string templ = (base / "genre-serve-XXXXXX").string();
+    std::string templ = (base / ("genre-serve-" + std::to_string(::getpid()) + "-XXXXXX")).string();
     if (!::mkdtemp(templ.data())) throw Error(ErrorKind::kIo, templ, "cannot create temp dir");
     path_ = templ;
   }
