@@ -4,7 +4,7 @@
 // between the two 16-client phases),
 // then `genre predict` on the same clips with the same threads for the throughput it gets
 // without HTTP.
-//   bench_serve [FOLDER] [SECONDS] [THREADS]   (default: ../shared/gtzan, 30, 2)
+//   bench_serve [FOLDER] [SECONDS] [THREADS] [ROUNDS]   (default: ../shared/gtzan, 30, 2, 3)
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
   const std::string folder = argc > 1 ? argv[1] : shared.empty() ? "" : shared + "/gtzan";
   const double seconds = argc > 2 ? std::stod(argv[2]) : 30;
   const int threads = argc > 3 ? std::stoi(argv[3]) : 2;
+  const int rounds = argc > 4 ? std::stoi(argv[4]) : 3;  // against genre predict; 0: skip
   if (folder.empty()) {
     std::fprintf(stderr,
                  "bench_serve: no clips: give a folder of 30 s clips or set GENRE_SHARED\n");
@@ -209,7 +210,7 @@ int main(int argc, char** argv) {
   // Throughput next to `genre predict` on the same clips with the same threads: 20 passes over
   // them each way (so predict's model load, about a second, weighs little), 3 rounds taking
   // turns, medians (the machine is shared: a busy neighbour slows one round, not a side).
-  const int passes = 20, rounds = 3;
+  const int passes = 20;
   const std::size_t tracks = passes * chosen.size();
   std::string list = "/tmp/bench_serve_list_" + std::to_string(::getpid()) + ".txt";
   {
@@ -239,10 +240,11 @@ int main(int argc, char** argv) {
   std::remove(list.c_str());
   std::sort(predict_rate.begin(), predict_rate.end());
   std::sort(serve_rate.begin(), serve_rate.end());
-  std::printf(
-      "%zu tracks each way, medians: genre predict %.2f tracks/s, genre serve %.2f req/s "
-      "(%.0f%% of predict)\n",
-      tracks, predict_rate[1], serve_rate[1], 100 * serve_rate[1] / predict_rate[1]);
+  if (rounds > 0)
+    std::printf(
+        "%zu tracks each way, medians: genre predict %.2f tracks/s, genre serve %.2f req/s "
+        "(%.0f%% of predict)\n",
+        tracks, predict_rate[1], serve_rate[1], 100 * serve_rate[1] / predict_rate[1]);
 
   std::printf("server peak RSS (VmHWM): %.0f MB\n", status_mb(server.pid, "VmHWM"));
   ::kill(server.pid, SIGTERM);
