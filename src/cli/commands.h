@@ -28,5 +28,6 @@ void add_export_command(CLI::App& app, std::vector<Command>& commands);
 void add_info_command(CLI::App& app, std::vector<Command>& commands);
 void add_import_command(CLI::App& app, std::vector<Command>& commands);
 void add_plot_command(CLI::App& app, std::vector<Command>& commands);
+void add_serve_command(CLI::App& app, std::vector<Command>& commands);
 
 }  // namespace genre::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add_info_command(app, commands);
   add_import_command(app, commands);
   add_plot_command(app, commands);
+  add_serve_command(app, commands);
 #endif
   try {
     app.parse(argc, argv);

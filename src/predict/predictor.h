@@ -44,7 +44,13 @@ class Predictor {
 
   const Model& model() const { return model_; }
 
+  // A predictor over this one's loaded, already prepared model (shared, not copied) with other
+  // parameters (the device stays this one's): a service runs each request with its own options
+  // (segments, hop) on one model. Safe to call while other predictors run.
+  Predictor with_params(PredictParams params) const;
+
  private:
+  Predictor(Model model, PredictParams params, torch::Device device);  // no preparation
   struct Item;  // one input on its way through: log-mel, then result
   void infer(std::vector<Item>& batch, int batch_size);
   void infer_segments(Item& item, int batch_size);
