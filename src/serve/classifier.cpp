@@ -76,7 +76,7 @@ Classification Classifier::classify(const std::string& bytes, const std::string&
   MemoryFile file(bytes);
   PredictParams params = serve_params("");
   params.segments = options.segments;
-  params.segment_hop_seconds = options.hop_seconds;
+  params.segment.hop_seconds = options.hop_seconds;
   Classification out;
   predictor_.with_params(params).run(
       {file.path()}, [&](std::size_t, Prediction& p) { out.prediction = std::move(p); });
