@@ -126,12 +126,19 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
   return torch::stack(means);
 }
 
+// Long windows go through the model a few at a time: activations grow with a batch's frames, and
+// past about one 29 s excerpt per batch larger batches were measured slower on the CPU (cache) and
+// took three times the memory (the transfer model: 4.5 tracks/s and 1.6 GB with 16 excerpts per
+// batch, 15 tracks/s and 0.57 GB with one; docs/benchmarks.md). Short crops keep batch_size.
+constexpr int kMaxBatchFrames = 2048;
+
 // Runs windows through the whole model in batches; returns [windows, classes].
 torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
                           const std::vector<Window>& windows, int length, int batch_size,
                           torch::Device device) {
   torch::InferenceMode guard;
   model.net->eval();
+  if (device.is_cpu()) batch_size = std::max(1, std::min(batch_size, kMaxBatchFrames / length));
   std::vector<torch::Tensor> outputs;
   for (std::size_t start = 0; start < windows.size(); start += batch_size) {
     const std::size_t n = std::min<std::size_t>(batch_size, windows.size() - start);
