@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <random>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/parallel.h"
 #include "common/progress.h"
@@ -121,10 +120,7 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
                    stats.train_loss, stats.train_accuracy,
                    freeze == Freeze::kConv ? "conv" : "all but output");
   }
-  if (!p.log_jsonl.empty())  // the same JSONL log as the full trainer's (genre plot curves)
-    write_file_atomically(p.log_jsonl, [&](std::ostream& out) {
-      for (const auto& h : result.history) out << nlohmann::json(h).dump() << "\n";
-    });
+  if (!p.log_jsonl.empty()) write_training_log(p.log_jsonl, result.history);
   for (auto& param : model.net->parameters()) param.set_requires_grad(true);
   model.net->eval();
   result.best_epoch = p.epochs;

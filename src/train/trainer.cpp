@@ -320,9 +320,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     }
     if (!p.log_jsonl.empty()) {
       // Rewritten whole from the history each epoch, so a resumed run's log has no duplicates.
-      write_file_atomically(p.log_jsonl, [&](std::ostream& out) {
-        for (const auto& h : result.history) out << nlohmann::json(h).dump() << "\n";
-      });
+      write_training_log(p.log_jsonl, result.history);
     }
   }
 
@@ -332,6 +330,16 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     restore(net, best_weights);
   net->eval();
   return result;
+}
+
+}  // namespace genre
+
+namespace genre {
+
+void write_training_log(const std::string& path, const std::vector<EpochStats>& history) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    for (const auto& h : history) out << nlohmann::json(h).dump() << "\n";
+  });
 }
 
 }  // namespace genre

@@ -115,4 +115,6 @@ EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int 
 
 namespace genre {
 nlohmann::json train_params_json(const TrainParams& p);
+// The JSONL training log (one EpochStats per line), rewritten whole and atomically.
+void write_training_log(const std::string& path, const std::vector<EpochStats>& history);
 }  // namespace genre
