@@ -7,6 +7,7 @@
 #include "cli/options.h"
 #include "common/error.h"
 #include "train/cross_validation.h"
+#include "train/distributed.h"
 
 namespace genre::cli {
 
@@ -19,10 +20,14 @@ struct CvOptions {
   ArchOptions arch;
   TransferOptions transfer;
   DataOptions data_opts;
+  DistributedOptions distributed;
   TrainParams params = train_default_params();
 };
 
 int run_cv(CvOptions& o) {
+  // A data-parallel job trains every fold with all its processes; rank 0 reports.
+  const nlohmann::json distributed = o.distributed.start(o.params);
+  const bool writer = distributed_job().is_root();
   Model init;
   FeatureConfig features = feature_default_params();
   std::vector<Model> backbones;
@@ -46,6 +51,9 @@ int run_cv(CvOptions& o) {
   ModelInfo base;
   base.classes = data.dataset.classes;
   base.features = features;
+  // LibTorch seeds its default generator at random: without this, the transfer head every fold
+  // starts from would differ between runs (and between the processes of a job).
+  torch::manual_seed(o.params.seed);
   if (o.transfer.enabled()) {
     // Every fold starts from the same backbones and fits only the head on cached features.
     init = make_transfer_model(backbones, base.classes, o.transfer.params(o.arch));
@@ -61,15 +69,17 @@ int run_cv(CvOptions& o) {
   cp.init = o.init.empty() && !o.transfer.enabled() ? nullptr : &init;
   cp.freeze_conv = o.freeze_conv;
   cp.linear_probe = o.linear_probe || o.transfer.enabled();
-  std::cerr << "cv: " << o.folds << " folds over " << data.dataset.tracks.size() << " tracks"
-            << (o.extra_train.empty() ? ""
-                                      : " + " + std::to_string(extra.dataset.tracks.size()) +
-                                            " extra training tracks")
-            << "\n";
+  if (writer)
+    std::cerr << "cv: " << o.folds << " folds over " << data.dataset.tracks.size() << " tracks"
+              << (o.extra_train.empty() ? ""
+                                        : " + " + std::to_string(extra.dataset.tracks.size()) +
+                                              " extra training tracks")
+              << "\n";
   const CvResult r = cross_validate(
       data, o.extra_train.empty() ? nullptr : &extra, base, cp, [&](int k, double acc) {
-        std::fprintf(stderr, "fold %d/%d: accuracy %.3f\n", k + 1, o.folds, acc);
+        if (writer) std::fprintf(stderr, "fold %d/%d: accuracy %.3f\n", k + 1, o.folds, acc);
       });
+  if (!writer) return kExitOk;
   nlohmann::json j = r.to_json(base.classes);
   j["data"] = o.data;
   j["extra_train"] = o.extra_train;
@@ -77,6 +87,7 @@ int run_cv(CvOptions& o) {
   j["backbones"] = o.transfer.backbones;
   j["arch"] = base.arch;
   j["params"] = train_params_json(o.params);
+  j["distributed"] = distributed;
   if (o.json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -122,6 +133,7 @@ void add_cv_command(CLI::App& app, std::vector<Command>& commands) {
   add_arch_options(sub, o->arch);
   add_transfer_options(sub, o->transfer);
   add_data_options(sub, o->data_opts);
+  add_distributed_options(sub, o->distributed);
   commands.push_back({sub, [o] { return run_cv(*o); }});
 }
 
