@@ -158,7 +158,7 @@ TEST(TorchImport, BadFilesGetClearErrors) {
   };
   // Missing tensor, wrong shape, unexpected tensor, wrong mel matrix.
   std::string e =
-      import_error(edited_state_dict(dir, [](auto& d) { d.erase("layer3.bn.running_var"); }), tags);
+      import_error(edited_state_dict(dir, [](auto& d) { (void)d.erase("layer3.bn.running_var"); }), tags);
   EXPECT_TRUE(has(e, "missing tensor 'layer3.bn.running_var'")) << e;
   e = import_error(
       edited_state_dict(dir,
