@@ -1,10 +1,12 @@
 // genre features: audio files -> log-mel .npy files.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.h"
 #include "common/atomic_file.h"
@@ -14,6 +16,7 @@
 #include "data/inputs.h"
 #include "features/features.h"
 #include "features/npy.h"
+#include "predict/resume.h"
 
 namespace genre::cli {
 
@@ -26,8 +29,22 @@ struct FeaturesOptions {
   bool whole = false;
   std::string format = "npy";
   std::string config_path;
+  std::string shard;
   bool quiet = false;
 };
+
+// Inputs of shard I of N (the same split genre predict --shard makes).
+std::vector<InputFile> shard_of(std::vector<InputFile> inputs, const std::string& shard) {
+  const auto [index, count] = parse_shard(shard);
+  std::vector<std::string> paths;
+  for (const auto& in : inputs) paths.push_back(in.path);
+  const auto chosen = select_shard(paths, index, count);
+  const std::set<std::string> keep(chosen.begin(), chosen.end());
+  inputs.erase(std::remove_if(inputs.begin(), inputs.end(),
+                              [&](const InputFile& in) { return !keep.count(in.path); }),
+               inputs.end());
+  return inputs;
+}
 
 int run_features(const FeaturesOptions& opt) {
   FeatureConfig config = feature_default_params();
@@ -42,7 +59,8 @@ int run_features(const FeaturesOptions& opt) {
     }
   }
   config.validate();
-  const std::vector<InputFile> inputs = expand_inputs(opt.inputs, std::cin);
+  std::vector<InputFile> inputs = expand_inputs(opt.inputs, std::cin);
+  if (!opt.shard.empty()) inputs = shard_of(std::move(inputs), opt.shard);
   if (inputs.empty()) {
     std::cerr << "genre features: no audio files found in the inputs\n";
     return kExitSomeFailed;
@@ -103,6 +121,9 @@ void add_features_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("-o,--out", opt->out_dir, "Output directory (created if missing)")->required();
   sub->add_option("-j,--jobs", opt->jobs, "Parallel worker threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--shard", opt->shard,
+                  "Process only shard I of N (I/N), e.g. $((SLURM_ARRAY_TASK_ID+1))/N; N shards "
+                  "cover every input once");
   sub->add_flag("--whole", opt->whole, "Whole track instead of the middle 29.12 s excerpt");
   sub->add_option("--format", opt->format, "Output format")
       ->check(CLI::IsMember({"npy"}))

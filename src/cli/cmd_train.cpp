@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "model/inference.h"
 #include "train/curves.h"
+#include "train/distributed.h"
 #include "train/frozen.h"
 #include "train/metrics.h"
 #include "train/prepare.h"
@@ -25,6 +26,7 @@ struct TrainOptions {
   ArchOptions arch;
   TransferOptions transfer;
   DataOptions data_opts;
+  DistributedOptions distributed;
   TrainParams params = train_default_params();
 };
 
@@ -38,11 +40,14 @@ std::string now_iso8601() {
 int run_train(TrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   TrainParams& p = o.params;
+  const nlohmann::json distributed = o.distributed.start(p);
+  // In a data-parallel job only rank 0 writes; every process takes part in every computation.
+  const bool writer = distributed_job().is_root();
   if (o.checkpoint.empty()) o.checkpoint = o.out + ".ckpt";
   if (o.log.empty()) o.log = o.out + ".log.jsonl";
   if (o.plot.empty()) o.plot = o.out + ".curves.svg";
-  p.checkpoint = o.checkpoint;
-  p.log_jsonl = o.log;
+  p.checkpoint = writer ? o.checkpoint : "";
+  p.log_jsonl = writer ? o.log : "";
 
   // Transfer learning starts from another model's features and weights.
   Model init;
@@ -61,11 +66,12 @@ int run_train(TrainOptions& o) {
       prepare_data(o.data, {}, features, o.data_opts.cache(), o.data_opts.jobs, p.quiet);
   const SplitSpec spec = SplitSpec::parse(o.split, p.seed, o.valid_fraction, o.test_fraction);
   const std::string split_report = apply_split(data.dataset, spec);
-  std::cerr << "data: " << data.dataset.tracks.size() << " tracks in "
-            << data.dataset.classes.size() << " classes from " << o.data
-            << (data.failed ? " (" + std::to_string(data.failed) + " unreadable, skipped)" : "")
-            << "\n"
-            << split_report << "\n";
+  if (writer)
+    std::cerr << "data: " << data.dataset.tracks.size() << " tracks in "
+              << data.dataset.classes.size() << " classes from " << o.data
+              << (data.failed ? " (" + std::to_string(data.failed) + " unreadable, skipped)" : "")
+              << "\n"
+              << split_report << "\n";
 
   std::vector<Example> train_set = data.select(data.dataset.indices_of_split("train"));
   const std::vector<Example> valid_set = data.select(data.dataset.indices_of_split("valid"));
@@ -76,7 +82,9 @@ int run_train(TrainOptions& o) {
                          o.data_opts.jobs, p.quiet);
     const auto more = extra.select(extra.all_indices());
     train_set.insert(train_set.end(), more.begin(), more.end());
-    std::cerr << "extra training data: " << more.size() << " tracks from " << o.extra_train << "\n";
+    if (writer)
+      std::cerr << "extra training data: " << more.size() << " tracks from " << o.extra_train
+                << "\n";
   }
 
   ModelInfo info;
@@ -131,19 +139,21 @@ int run_train(TrainOptions& o) {
       {"date", now_iso8601()},
       {"init", o.init},
       {"backbones", o.transfer.backbones},
-      {"freeze_conv", o.freeze_conv}};
+      {"freeze_conv", o.freeze_conv},
+      {"distributed", distributed}};
   if (!test_set.empty()) {
     const EvalScores test = evaluate_examples(model, test_set, p.batch_size, device);
     std::vector<int> truth;
     for (const auto& e : test_set) truth.push_back(e.labels[0]);
     const ClassificationReport report = classification_report(truth, test.predicted, info.classes);
-    std::cout << "test set:\n" << format_report(report);
+    if (writer) std::cout << "test set:\n" << format_report(report);
     training["test"] = {
         {"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}, {"tracks", report.total}};
   }
   model.info.training = training;
   if (!o.init.empty()) model.info.provenance = init.info.provenance;
   // (a transfer model keeps the provenance and licences of its backbones from make_transfer_model)
+  if (!writer) return kExitOk;
   save_model(o.out, model);
 
   try {
@@ -196,8 +206,11 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   add_arch_options(sub, o->arch);
   add_transfer_options(sub, o->transfer);
   add_data_options(sub, o->data_opts);
+  add_distributed_options(sub, o->distributed);
   sub->footer(
-      "Example: genre train --data GTZAN/genres --split GTZAN/split --out gtzan.pt --epochs 50");
+      "Example: genre train --data GTZAN/genres --split GTZAN/split --out gtzan.pt --epochs 50\n"
+      "Data-parallel: scripts/launch-local 2 -- genre train ... (or torchrun-style MASTER_ADDR, "
+      "MASTER_PORT, RANK, WORLD_SIZE; srun; a Kubernetes Job): see docs/scaling.md");
   commands.push_back({sub, [o] { return run_train(*o); }});
 }
 

@@ -51,6 +51,17 @@ void add_transfer_options(CLI::App* app, TransferOptions& o);
 
 void add_train_params(CLI::App* app, TrainParams& p);
 
+// Data-parallel training (train/distributed.h): the job's layout comes from the environment
+// (torchrun-style variables, srun, a Kubernetes indexed Job); these options tune it.
+struct DistributedOptions {
+  double timeout_seconds = 1800;  // rendezvous and every collective (PyTorch's default)
+  std::string lr_scale = "none";  // none | linear | sqrt: the LR for the global batch
+  // Joins the job, scales the LR and threads for it, and quiets every process but rank 0.
+  // Returns the JSON that records the job in the model file.
+  nlohmann::json start(TrainParams& p) const;
+};
+void add_distributed_options(CLI::App* app, DistributedOptions& o);
+
 // Devices: auto | cpu | cuda.
 void add_device_option(CLI::App* app, std::string& device);
 

@@ -16,8 +16,12 @@ namespace fs = std::filesystem;
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
   static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+  // Unique per host, process and call: processes of a job on several machines may write the same
+  // file on a shared filesystem (a feature cache entry); each renames its own whole copy.
+  char host[64] = "";
+  ::gethostname(host, sizeof host - 1);
+  const std::string tmp = path + ".tmp." + host + "." + std::to_string(::getpid()) + "." +
+                          std::to_string(counter.fetch_add(1));
   try {
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

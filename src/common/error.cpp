@@ -24,6 +24,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "data";
     case ErrorKind::kIo:
       return "io";
+    case ErrorKind::kDistributed:
+      return "distributed";
   }
   return "unknown";
 }

@@ -20,6 +20,7 @@ enum class ErrorKind {
   kModelFile,          // a model file is truncated, foreign or inconsistent
   kData,               // a dataset, manifest or split list is unusable
   kIo,                 // writing an output failed
+  kDistributed,        // a data-parallel job lost a process or its rendezvous
 };
 
 const char* error_kind_name(ErrorKind kind);

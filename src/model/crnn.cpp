@@ -1,6 +1,7 @@
 #include "model/crnn.h"
 
 #include "common/error.h"
+#include "model/batch_norm.h"
 
 namespace genre {
 
@@ -29,7 +30,7 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
     x = pool(x);
     return relu ? torch::relu_(x) : torch::elu_(x);
   }
-  x = bn(conv(x));
+  x = apply_batch_norm(bn, conv(x));
   x = relu ? torch::relu(x) : torch::elu(x);
   return dropout(pool(x));
 }
@@ -181,11 +182,11 @@ torch::Tensor CrnnImpl::normalized_input(torch::Tensor x) {
     x = torch::constant_pad_nd(x, {extra / 2, extra - extra / 2});
   }
   if (config.input_norm == "freq") {
-    x = input_bn(x.transpose(1, 2)).transpose(1, 2);  // one statistic per mel bin
+    x = apply_batch_norm(input_bn, x.transpose(1, 2)).transpose(1, 2);  // one statistic per mel bin
   } else if (config.input_norm == "time") {
-    x = input_bn(x.permute({0, 3, 2, 1})).permute({0, 3, 2, 1});  // one per frame
+    x = apply_batch_norm(input_bn, x.permute({0, 3, 2, 1})).permute({0, 3, 2, 1});  // one per frame
   } else if (config.input_norm == "global") {
-    x = input_bn(x);
+    x = apply_batch_norm(input_bn, x);
   }
   return x;
 }

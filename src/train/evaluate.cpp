@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "model/inference.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace genre {
@@ -16,7 +17,9 @@ void to_json(nlohmann::json& j, const EpochStats& s) {
        {"lr", s.lr},
        {"samples_per_second", s.samples_per_second},
        {"seconds", s.seconds},
-       {"best", s.best}};
+       {"best", s.best},
+       {"world_size", s.world_size},
+       {"global_batch_size", s.global_batch_size}};
 }
 
 void from_json(const nlohmann::json& j, EpochStats& s) {
@@ -29,16 +32,40 @@ void from_json(const nlohmann::json& j, EpochStats& s) {
   s.samples_per_second = j.at("samples_per_second");
   s.seconds = j.at("seconds");
   s.best = j.at("best");
+  s.world_size = j.value("world_size", 1);  // absent from logs of genre 0.1's first releases
+  s.global_batch_size = j.value("global_batch_size", 0);
 }
+
+namespace {
+
+// Each process of a job scores the examples it owns; one sum gives every process all rows.
+torch::Tensor sharded_probabilities(Model& model, const std::vector<Example>& set, int batch_size,
+                                    torch::Device device, CropPolicy policy) {
+  DistributedJob& job = distributed_job();
+  std::vector<const Spectrogram*> tracks;
+  std::vector<int> valid;
+  std::vector<int64_t> rows;
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    if (!job.owns(i)) continue;
+    tracks.push_back(set[i].logmel), valid.push_back(set[i].valid_frames);
+    rows.push_back(static_cast<int64_t>(i));
+  }
+  if (!job.enabled()) return track_probabilities(model, tracks, valid, batch_size, device, policy);
+  torch::Tensor all = torch::zeros({static_cast<int64_t>(set.size()), model.info.arch.n_classes});
+  if (!tracks.empty())
+    all.index_copy_(0, torch::tensor(rows, torch::kLong),
+                    track_probabilities(model, tracks, valid, batch_size, device, policy));
+  job.all_reduce_sum(all);
+  return all;
+}
+
+}  // namespace
 
 EvalScores evaluate_examples(Model& model, const std::vector<Example>& set, int batch_size,
                              torch::Device device, CropPolicy policy) {
   EvalScores out;
   if (set.empty()) return out;
-  std::vector<const Spectrogram*> tracks;
-  std::vector<int> valid;
-  for (const auto& e : set) tracks.push_back(e.logmel), valid.push_back(e.valid_frames);
-  out.probabilities = track_probabilities(model, tracks, valid, batch_size, device, policy);
+  out.probabilities = sharded_probabilities(model, set, batch_size, device, policy);
   const bool multi = model.info.arch.mode == OutputMode::kMultiLabel;
   const auto probs = out.probabilities.accessor<float, 2>();
   const int C = model.info.arch.n_classes;

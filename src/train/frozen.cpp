@@ -8,6 +8,7 @@
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "model/inference.h"
+#include "train/distributed.h"
 
 namespace genre {
 
@@ -28,8 +29,11 @@ std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example
   model.net->to(device);
   const int n_mels = model.info.arch.n_mels;
   std::vector<torch::Tensor> out(examples.size());
+  // In a data-parallel job each process runs the frozen part on its share of the examples.
+  DistributedJob& job = distributed_job();
   Progress progress("frozen features", examples.size(), examples.size() > 20 ? -1 : 0);
   for (std::size_t i = 0; i < examples.size(); ++i) {
+    if (!job.owns(i)) continue;
     const Spectrogram& s = *examples[i].logmel;
     const int total = s.n_frames;
     const int input = model.info.arch.input_frames;
@@ -49,8 +53,10 @@ std::vector<torch::Tensor> frozen_inputs(Model& model, const std::vector<Example
       parts.push_back(features.to(torch::kCPU));
     }
     out[i] = torch::cat(parts).clone();
-    progress.tick();
+    progress.tick(job.world_size());
   }
+  progress.finish();
+  job.all_gather_owned(out);
   return out;
 }
 
@@ -122,6 +128,8 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
   }
   if (!p.log_jsonl.empty()) write_training_log(p.log_jsonl, result.history);
   for (auto& param : model.net->parameters()) param.set_requires_grad(true);
+  // Every process fitted the same head on the same inputs; rank 0's copy is the job's.
+  distributed_job().broadcast_module(*model.net);
   model.net->eval();
   result.best_epoch = p.epochs;
   result.best_valid_score = result.history.back().train_accuracy;

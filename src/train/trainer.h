@@ -75,6 +75,8 @@ struct EpochStats {
          valid_score = 0;  // score: accuracy (single-label) or micro-F1 (multi-label)
   double lr = 0, samples_per_second = 0, seconds = 0;
   bool best = false;
+  // A data-parallel job's processes and its global batch (batch size x processes).
+  int world_size = 1, global_batch_size = 0;
 };
 void to_json(nlohmann::json& j, const EpochStats& s);
 void from_json(const nlohmann::json& j, EpochStats& s);
@@ -102,7 +104,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
                   const std::vector<Example>& valid_set, const TrainParams& params,
                   const std::string& resume = "");
 
-// Mean loss and score of the model on a set (track-level, with the model's excerpt policy).
+// Mean loss and score of the model on a set (track-level, with the model's excerpt policy). In a
+// data-parallel job each process scores its share of the set and all get the whole result.
 struct EvalScores {
   double loss = 0, score = 0;
   std::vector<int> predicted;   // arg-max class per example

@@ -15,27 +15,11 @@ namespace fs = std::filesystem;
 
 std::string genre() { return test::genre_binary(); }
 
-// A small untrained multi-label "tagger" of the sota family on genre's default 12 kHz features.
-void write_tiny_tagger(const std::string& path, int seed) {
-  torch::manual_seed(seed);
-  ModelInfo info;
-  info.arch.channels = {8, 8};
-  info.arch.pools = {{4, 4}, {24, 4}};
-  info.arch.activation = "relu";
-  info.arch.input_norm = "global";
-  info.arch.gru_hidden = 8;
-  info.arch.n_classes = 6;
-  info.arch.mode = OutputMode::kMultiLabel;
-  for (int i = 0; i < 6; ++i) info.classes.push_back("tag" + std::to_string(i));
-  info.provenance = {{"licence", "MIT"}};
-  save_model(path, make_model(info));
-}
-
 TEST(TransferCli, CrossValidateTrainPredictEvaluateExport) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 4, 2.0);
-  write_tiny_tagger(dir.file("a.pt"), 1);
-  write_tiny_tagger(dir.file("b.pt"), 2);
+  test::write_tiny_tagger(dir.file("a.pt"), 1);
+  test::write_tiny_tagger(dir.file("b.pt"), 2);
   const std::string backbones =
       " --backbone " + dir.file("a.pt") + " --backbone " + dir.file("b.pt");
   std::string out, err;

@@ -1,6 +1,8 @@
 // Datasets (folders, manifests), splits, k-fold, and the feature cache.
 #include <gtest/gtest.h>
 #include <sndfile.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -111,6 +113,48 @@ TEST(FeatureCache, SecondRunReadsTheCacheInsteadOfDecoding) {
   const auto all = load_features({dir.file("a.wav"), dir.file("missing.wav")}, c, cache, 2, "");
   EXPECT_TRUE(all[0].ok());
   EXPECT_FALSE(all[1].ok());
+}
+
+// Processes of a data-parallel job share one cache: several writing the same entries at once
+// leave whole entries and no temporary files.
+TEST(FeatureCache, ProcessesWritingTheSameEntriesNeverTearThem) {
+  test::TempDir dir;
+  test::write_audio(dir.file("a.wav"), test::noise(3.0, 12000, 7), 12000, 1,
+                    SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  const FeatureCache cache(dir.file("cache"));
+  const int kEntries = 12;
+  auto config_of = [](int i) {
+    FeatureConfig c = feature_default_params();
+    c.top_db = 40 + i;  // one new entry per config
+    return c;
+  };
+  std::vector<pid_t> children;
+  for (int p = 0; p < 4; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      int status = 0;
+      try {
+        for (int i = 0; i < kEntries; ++i) cache.get(dir.file("a.wav"), config_of(i));
+      } catch (...) {
+        status = 1;
+      }
+      ::_exit(status);
+    }
+    children.push_back(pid);
+  }
+  for (const pid_t pid : children) {
+    int status = -1;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  for (int i = 0; i < kEntries; ++i) {
+    const Spectrogram fresh = extract_logmel(dir.file("a.wav"), config_of(i));
+    const TrackFeatures cached = cache.get(dir.file("a.wav"), config_of(i));
+    ASSERT_EQ(cached.logmel.data.size(), fresh.data.size());
+    EXPECT_EQ(cached.logmel.data, fresh.data) << "entry " << i;
+  }
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("cache")))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 TEST(Inputs, FilesDirectoriesListsAndStdin) {

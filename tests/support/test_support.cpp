@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "model/model_file.h"
 
 namespace genre::test {
 
@@ -138,6 +139,21 @@ int run_command(const std::string& command, std::string* out, std::string* err) 
   }
   fs::remove(err_file);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void write_tiny_tagger(const std::string& path, int seed) {
+  torch::manual_seed(seed);
+  ModelInfo info;
+  info.arch.channels = {8, 8};
+  info.arch.pools = {{4, 4}, {24, 4}};
+  info.arch.activation = "relu";
+  info.arch.input_norm = "global";
+  info.arch.gru_hidden = 8;
+  info.arch.n_classes = 6;
+  info.arch.mode = OutputMode::kMultiLabel;
+  for (int i = 0; i < 6; ++i) info.classes.push_back("tag" + std::to_string(i));
+  info.provenance = {{"licence", "MIT"}};
+  save_model(path, make_model(info));
 }
 
 }  // namespace genre::test

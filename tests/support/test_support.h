@@ -48,6 +48,10 @@ void make_synthetic_dataset(const std::string& dir, int per_class, double second
 // The kind of the genre::Error that `f` throws (a test failure when it throws none).
 int error_kind_of(const std::function<void()>& f);
 
+// A small untrained multi-label "tagger" of the sota family (ReLU blocks, global input norm, 6
+// tags) on genre's default 12 kHz features: a backbone for transfer-model tests.
+void write_tiny_tagger(const std::string& path, int seed);
+
 // Path of the built genre CLI (passed by CMake).
 std::string genre_binary();
 // Runs a shell command, returns its exit status and captures stdout (stderr to `err` if given).
