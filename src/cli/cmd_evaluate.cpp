@@ -19,12 +19,14 @@ struct EvaluateOptions {
   bool json = false;
   int batch_size = 32;
   std::string device = "auto";
+  std::string precision = "fp32";
   DataOptions data_opts;
 };
 
 int run_evaluate(const EvaluateOptions& o) {
   const torch::Device device = resolve_device(o.device);
   Model model = load_model(resolve_model_argument(o.model), device);
+  model.precision = parse_precision(o.precision);
   PreparedData data = prepare_data(o.data, model.info.classes, model.info.features,
                                    o.data_opts.cache(), o.data_opts.jobs, o.json);
   std::vector<std::size_t> indices;
@@ -85,6 +87,7 @@ void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--plot", o->plot, "Write the confusion matrix as a picture (.png or .svg)");
   sub->add_option("--batch-size", o->batch_size, "Inference batch size")->default_val(32);
   add_device_option(sub, o->device);
+  add_precision_option(sub, o->precision);
   add_data_options(sub, o->data_opts);
   sub->footer(
       "Exit status: 0 ok, 1 some tracks could not be read (they are reported and left out), 2 "

@@ -177,6 +177,7 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--threads", o->params.threads,
                   "Model threads (default: all cores); on the CPU each runs whole batches");
   add_device_option(sub, o->params.device);
+  add_precision_option(sub, o->params.precision);
   sub->add_option("--shard", o->shard,
                   "Process only shard I of N (I/N), e.g. $((SLURM_ARRAY_TASK_ID+1))/N");
   sub->add_flag("--resume", o->resume,

@@ -64,5 +64,7 @@ void add_distributed_options(CLI::App* app, DistributedOptions& o);
 
 // Devices: auto | cpu | cuda.
 void add_device_option(CLI::App* app, std::string& device);
+// Inference arithmetic: fp32 | bf16 | fp16 (model/precision.h).
+void add_precision_option(CLI::App* app, std::string& precision);
 
 }  // namespace genre::cli

@@ -154,11 +154,11 @@ torch::Tensor CrnnImpl::layer_features(torch::Tensor x) {
   std::vector<torch::Tensor> parts;
   for (auto& block : *blocks) {
     x = block->as<ConvBlock>()->forward(x);
-    parts.push_back(x.mean({2, 3}));
+    parts.push_back(x.mean({2, 3}).to(torch::kFloat32));  // bf16 under autocast
   }
-  const torch::Tensor state = recurrent(to_sequence(x));
+  const torch::Tensor state = recurrent(to_sequence(x)).to(torch::kFloat32);
   parts.push_back(state);
-  parts.push_back(probabilities(output(state)));
+  parts.push_back(probabilities(output(state)).to(torch::kFloat32));
   return torch::cat(parts, 1);
 }
 
@@ -202,7 +202,8 @@ torch::Tensor CrnnImpl::recurrent(torch::Tensor x) {
   if (fast_gru && !is_training() && x.is_cpu()) {
     std::vector<std::pair<int, int>> windows;
     for (int64_t n = 0; n < x.size(0); ++n) windows.emplace_back(static_cast<int>(n), 0);
-    return fast_gru->last_states(x, windows, static_cast<int>(x.size(1)));
+    // The hand-written GRU runs in fp32 (its input is bf16 under autocast).
+    return fast_gru->last_states(x.to(torch::kFloat32), windows, static_cast<int>(x.size(1)));
   }
   if (gru) {
     x = std::get<0>(gru->forward(x));
@@ -216,7 +217,7 @@ torch::Tensor CrnnImpl::recurrent_windows(const torch::Tensor& sequence,
                                           const std::vector<std::pair<int, int>>& windows,
                                           int steps) {
   if (fast_gru && !is_training() && sequence.is_cpu())
-    return fast_gru->last_states(sequence, windows, steps);
+    return fast_gru->last_states(sequence.to(torch::kFloat32), windows, steps);
   std::vector<torch::Tensor> slices;
   for (const auto& [n, t0] : windows) slices.push_back(sequence[n].narrow(0, t0, steps));
   return recurrent(torch::stack(slices));

@@ -88,6 +88,7 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
                                         const std::vector<int>& valid_frames, int batch_size,
                                         torch::Device device) {
   torch::InferenceMode guard;
+  const AutocastGuard precision(model.precision, device);
   model.net->eval();
   const ArchConfig& arch = model.info.arch;
   const int pool = total_time_pooling(arch), steps = arch.input_frames / pool;
@@ -116,7 +117,7 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
     const torch::Tensor probs = model.net
                                     ->probabilities(model.net->classify(
                                         model.net->recurrent_windows(sequence, windows, steps)))
-                                    .to(torch::kCPU);
+                                    .to(torch::kCPU, torch::kFloat32);
     int64_t row = 0;
     for (int64_t count : counts) {
       means.push_back(probs.narrow(0, row, count).mean(0));
@@ -137,6 +138,7 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
                           const std::vector<Window>& windows, int length, int batch_size,
                           torch::Device device) {
   torch::InferenceMode guard;
+  const AutocastGuard precision(model.precision, device);
   model.net->eval();
   if (device.is_cpu()) batch_size = std::max(1, std::min(batch_size, kMaxBatchFrames / length));
   std::vector<torch::Tensor> outputs;
@@ -144,7 +146,7 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
     const std::size_t n = std::min<std::size_t>(batch_size, windows.size() - start);
     const torch::Tensor input =
         window_batch(model.info.arch, tracks, windows, start, n, length, device);
-    outputs.push_back(model.net->predict_proba(input).to(torch::kCPU));
+    outputs.push_back(model.net->predict_proba(input).to(torch::kCPU, torch::kFloat32));
   }
   return outputs.empty() ? torch::empty({0, model.info.arch.n_classes}) : torch::cat(outputs);
 }

@@ -12,6 +12,7 @@
 #include "features/feature_config.h"
 #include "model/arch_config.h"
 #include "model/crnn.h"
+#include "model/precision.h"
 
 namespace genre {
 
@@ -26,6 +27,7 @@ struct ModelInfo {
 struct Model {
   ModelInfo info;
   Crnn net{nullptr};
+  Precision precision = Precision::kFp32;  // how inference runs (not stored in the file)
 };
 
 constexpr int kModelFileVersion = 1;

@@ -26,6 +26,8 @@ Predictor::Predictor(Model model, PredictParams params)
     : model_(std::move(model)), params_(params), device_(resolve_device(params.device)) {
   if (params_.batch_size < 1)
     throw Error(ErrorKind::kInvalidArgument, "", "batch size must be >= 1");
+  model_.precision = parse_precision(params_.precision);
+  const AutocastGuard check(model_.precision, device_);  // fp16 on the CPU fails here, early
   model_.net->to(device_);
   prepare_for_inference(model_.net);
 }

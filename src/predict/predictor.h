@@ -17,6 +17,7 @@ struct PredictParams {
   int jobs = 0;     // decode/feature threads (<= 0: all cores)
   int threads = 0;  // model threads (<= 0: all cores); on the CPU each runs whole batches
   std::string device = "auto";  // auto | cpu | cuda
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (model/precision.h)
   bool segments = false;  // genre over time: windows of the model's crops over the whole track
   SegmentParams segment;
   CropPolicy crop_policy = CropPolicy::kSharedConv;

@@ -119,7 +119,8 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"lr_patience", p.lr_patience},
           {"lr_factor", p.lr_factor},
           {"lr_schedule", p.lr_schedule},
-          {"average_last", p.average_last}};
+          {"average_last", p.average_last},
+          {"amp", p.amp}};
 }
 
 }  // namespace genre

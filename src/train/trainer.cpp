@@ -53,6 +53,8 @@ void check_params(const std::vector<Example>& train_set, const TrainParams& p) {
                 "time stretch must be in [0, 1) and frequency shift >= 0");
   if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
     throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
+  if (p.amp != "none" && p.amp != "bf16")
+    throw Error(ErrorKind::kInvalidArgument, "", "--amp must be none or bf16");
 }
 
 // The checkpoint's bytes as rank 0 reads them, on every rank (no shared filesystem needed).
@@ -123,8 +125,12 @@ EpochTotals run_epoch(Crnn& net, torch::optim::Adam& optimizer, const EpochSetup
     const torch::Tensor x = (cuda ? batch.x.pin_memory() : batch.x).to(s.device, cuda);
     const torch::Tensor target =
         (cuda ? batch.target.pin_memory() : batch.target).to(s.device, cuda);
-    const torch::Tensor logits = net->forward(x);
-    const torch::Tensor loss = batch_loss(logits, target, s);
+    torch::Tensor logits, loss;
+    {
+      const AutocastGuard amp(s.p.amp == "bf16" ? Precision::kBf16 : Precision::kFp32, s.device);
+      logits = net->forward(x).to(torch::kFloat32);
+      loss = batch_loss(logits, target, s);
+    }
     optimizer.zero_grad();
     if (job.enabled())
       (loss * (static_cast<double>(ids.size()) / (end - start))).backward();

@@ -28,6 +28,9 @@ struct TrainParams {
   std::uint64_t seed = 1;
   int threads = 0;              // LibTorch intra-op threads; <= 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
+  // Mixed precision for the training forward pass: "none" or "bf16" (autocast; fp16 would need
+  // loss scaling, which genre does not do).
+  std::string amp = "none";
   bool balance_classes = true;  // weight the loss by inverse class frequency
   // Count class frequency over the crops an epoch draws rather than over tracks: with crops
   // proportional to length, a class of long tracks (GTZAN's classical halves) otherwise keeps

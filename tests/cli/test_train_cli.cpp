@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -158,6 +159,28 @@ TEST(TrainCli, KilledRunResumesToTheSameModel) {
     ++n;
   }
   EXPECT_EQ(n, 16);
+}
+
+// bf16 autocast in training (--amp bf16) trains a usable model.
+TEST(TrainCli, Bf16AutocastTrains) {
+  test::TempDir dir;
+  test::make_synthetic_dataset(dir.file("data"), 4, 2.0);
+  std::string err;
+  ASSERT_EQ(test::run_command(genre() + " train --data " + dir.file("data") +
+                                  " --split none --epochs 4 --batch-size 4 --amp bf16 -o " +
+                                  dir.file("m.pt") + kTinyArch,
+                              nullptr, &err),
+            0)
+      << err;
+  std::ifstream log(dir.file("m.pt.log.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines)
+    EXPECT_TRUE(std::isfinite(nlohmann::json::parse(line)["train_loss"].get<double>()));
+  EXPECT_EQ(lines, 4);
+  EXPECT_NE(test::run_command(genre() + " train --data " + dir.file("data") + " --amp fp16 -o " +
+                                  dir.file("x.pt") + kTinyArch,
+                              nullptr, &err),
+            0);
 }
 
 TEST(CvCli, TinySyntheticCrossValidation) {

@@ -2,14 +2,17 @@
 // independent one.
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "model/inference.h"
+#include "model/precision.h"
 
 namespace genre {
 namespace {
 
 TEST(CropOffsets, HalfOverlapWithTheLastFlushToTheSignal) {
   EXPECT_EQ(crop_offsets(1366, 1366, 0), (std::vector<int>{0}));
-  EXPECT_EQ(crop_offsets(480, 480, 96), (std::vector<int>{0, 48, 96, 144, 192, 240, 288, 336, 384}));
+  EXPECT_EQ(crop_offsets(480, 480, 96),
+            (std::vector<int>{0, 48, 96, 144, 192, 240, 288, 336, 384}));
   EXPECT_EQ(crop_offsets(300, 300, 96), (std::vector<int>{0, 48, 96, 144, 192, 204}));
   // Only the first 150 frames hold signal: crops stay inside them.
   EXPECT_EQ(crop_offsets(1366, 150, 96), (std::vector<int>{0, 48, 54}));
@@ -87,6 +90,29 @@ TEST(SharedConv, UnalignedLastCropAndPartlySilentTracks) {
   EXPECT_LT((shared.sum(1) - 1).abs().max().item<float>(), 1e-5);
   // Only border padding differs: an untrained model's averages stay close.
   EXPECT_LT((shared - independent).abs().max().item<float>(), 0.05);
+}
+
+// bf16 autocast: both crop policies and the transfer features run, in bfloat16 convolutions, to
+// probabilities close to fp32's (and not bit-identical: autocast was really on).
+TEST(Precision, Bf16AutocastStaysCloseToFp32) {
+  torch::manual_seed(6);
+  Model model = make_model(small_crop_model());
+  prepare_for_inference(model.net);
+  const Spectrogram a = random_spectrogram(1366), b = random_spectrogram(1366);
+  const std::vector<const Spectrogram*> tracks = {&a, &b};
+  for (const CropPolicy policy : {CropPolicy::kSharedConv, CropPolicy::kIndependent}) {
+    model.precision = Precision::kFp32;
+    const auto fp32 = track_probabilities(model, tracks, {1366, 900}, 4, torch::kCPU, policy);
+    model.precision = Precision::kBf16;
+    const auto bf16 = track_probabilities(model, tracks, {1366, 900}, 4, torch::kCPU, policy);
+    EXPECT_EQ(bf16.scalar_type(), torch::kFloat32);
+    const float diff = (fp32 - bf16).abs().max().item<float>();
+    EXPECT_LT(diff, 0.02);
+    EXPECT_GT(diff, 0.0f);
+  }
+  EXPECT_THROW(AutocastGuard(Precision::kFp16, torch::kCPU), Error);
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
+  EXPECT_THROW(parse_precision("int8"), Error);
 }
 
 }  // namespace

@@ -92,6 +92,37 @@ TEST_F(PredictCli, ShippedModelOnTheExamples) {
   EXPECT_NE(out.find("%"), std::string::npos) << out;  // the terminal table shows percentages
 }
 
+// bf16 autocast (--precision bf16) keeps the shipped model's answers on the examples.
+TEST_F(PredictCli, Bf16PrecisionKeepsTheTopGenres) {
+  const std::string examples = std::string(GENRE_SOURCE_DIR) + "/examples";
+  ASSERT_TRUE(fs::exists(examples + "/synth_pop.wav")) << "run scripts/make-examples";
+  std::string fp32, bf16, err;
+  ASSERT_EQ(
+      test::run_command(test::genre_binary() + " predict -q --jsonl " + examples, &fp32, &err), 0)
+      << err;
+  ASSERT_EQ(
+      test::run_command(test::genre_binary() + " predict -q --jsonl --precision bf16 " + examples,
+                        &bf16, &err),
+      0)
+      << err;
+  std::istringstream a(fp32), b(bf16);
+  std::string la, lb;
+  int n = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+    EXPECT_EQ(ja["label"], jb["label"]) << la << "\n" << lb;
+    for (auto& [label, p] : ja["probabilities"].items())
+      EXPECT_NEAR(p.get<double>(), jb["probabilities"][label].get<double>(), 0.05) << label;
+    ++n;
+  }
+  EXPECT_EQ(n, 4);
+  EXPECT_NE(test::run_command(test::genre_binary() + " predict -q --precision fp16 --device cpu " +
+                                  examples + "/synth_pop.wav",
+                              nullptr, &err),
+            0);
+  EXPECT_NE(err.find("fp16 runs on CUDA only"), std::string::npos) << err;
+}
+
 // The shipped model on real music it never saw (models/README.md): the labelled songs it gets
 // right stay right.
 TEST_F(PredictCli, ShippedModelOnRealSongs) {
