@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "features/feature_config.h"
-#include "model/arch_config.h"
-#include "model/crnn.h"
+#include "../features/feature_config.h"
+#include "arch_config.h"
+#include "crnn.h"
 
 namespace genre {
 
