@@ -88,7 +88,8 @@ FeatureConfig feature_config_from_dict(const py::dict& config) {
   const std::string text = py::str(py::module_::import("json").attr("dumps")(config));
   // Fields left out keep the librosa defaults; unknown ones are an error.
   nlohmann::json j = feature_default_params();
-  for (const auto& [key, value] : nlohmann::json::parse(text).items()) {
+  const nlohmann::json given = nlohmann::json::parse(text);
+  for (const auto& [key, value] : given.items()) {
     if (!j.contains(key)) throw py::key_error("genre: unknown feature config field '" + key + "'");
     j[key] = value;
   }

@@ -73,17 +73,18 @@ TEST_F(InstalledPackage, PublicHeadersOnlyIncludePublicHeaders) {
   for (const char* h : {"train/trainer.h", "common/draw.h", "data/dataset.h", "serve/serve.h",
                         "cli/options.h", "model/keras_import.h"})
     EXPECT_FALSE(fs::exists(include / h)) << h << " is private";
-  const std::regex quoted_include(R"(^\s*#\s*include\s+"([^"]+)") ");
-      int headers = 0;
+  const std::regex quoted_include(R"re(^\s*#\s*include\s+"([^"]+)")re");
+  int headers = 0;
   for (const auto& entry : fs::recursive_directory_iterator(include)) {
     if (entry.path().extension() != ".h") continue;
     ++headers;
     std::ifstream in(entry.path());
     std::smatch m;
-    for (std::string line; std::getline(in, line);)
-      if (std::regex_search(line, m, quoted_include))
-        EXPECT_TRUE(fs::exists(entry.path().parent_path() / m[1].str()))
-            << entry.path() << " includes " << m[1] << ", which is not installed beside it";
+    for (std::string line; std::getline(in, line);) {
+      if (!std::regex_search(line, m, quoted_include)) continue;
+      EXPECT_TRUE(fs::exists(entry.path().parent_path() / m[1].str()))
+          << entry.path() << " includes " << m[1] << ", which is not installed beside it";
+    }
   }
   EXPECT_GE(headers, 10);
 }

@@ -216,7 +216,7 @@ class Errors(unittest.TestCase):
         with self.assertRaises(genre.Error) as caught:
             genre.Model("/nonexistent/model.pt")
         self.assertIn("/nonexistent/model.pt", str(caught.exception))
-        self.assertEqual(caught.exception.kind, "model_file")
+        self.assertEqual(caught.exception.kind, "not_found")
         with self.assertRaises(TypeError):
             genre.logmel(42)
         with self.assertRaises(ValueError):
