@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "features/feature_config.h"
+#include "feature_config.h"
 
 namespace genre {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "features/features.h"
+#include "features.h"
 
 namespace genre {
 

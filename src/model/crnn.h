@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "model/arch_config.h"
-#include "model/gru_inference.h"
+#include "arch_config.h"
+#include "gru_inference.h"
 
 namespace genre {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "features/features.h"
-#include "model/model_file.h"
+#include "../features/features.h"
+#include "model_file.h"
 
 namespace genre {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "features/feature_config.h"
-#include "model/arch_config.h"
-#include "model/crnn.h"
-#include "model/precision.h"
+#include "../features/feature_config.h"
+#include "arch_config.h"
+#include "crnn.h"
+#include "precision.h"
 
 namespace genre {
 

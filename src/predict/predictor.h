@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "model/inference.h"
-#include "model/model_file.h"
-#include "predict/segments.h"
+#include "../model/inference.h"
+#include "../model/model_file.h"
+#include "segments.h"
 
 namespace genre {
 
