@@ -170,7 +170,11 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
         average = read_weights(a, net);
       }
     } catch (const c10::Error& e) {
-      throw Error(ErrorKind::kModelFile, resume, "cannot resume: not a checkpoint of this model");
+      // A checkpoint torn by a crash of an older genre (before atomic writes) lands here too.
+      const std::string what = e.what();
+      throw Error(ErrorKind::kModelFile, resume,
+                  "cannot resume: the checkpoint is truncated or corrupt, or not of this model (" +
+                      what.substr(0, what.find('\n')) + ")");
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::kModelFile, resume, std::string("cannot resume: ") + e.what());
     }
