@@ -60,15 +60,16 @@ double seconds_of(const std::string& command) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Kills `command` at kKills random moments within its uninterrupted duration, running `resumed`
-// after the first start, then lets it finish. Returns how many runs were killed.
+// Kills `command` at kKills random moments (each within the first half of an uninterrupted
+// run's duration), running `resumed` after the first start, then lets it finish. A run that
+// ends before its kill moment does not count: attempts go on until kKills runs were killed.
 int kill_repeatedly(const std::string& first, const std::function<std::string()>& resumed,
                     double full_seconds, std::uint32_t seed) {
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> moment(0.05, 1.0);
+  std::uniform_real_distribution<double> moment(0.05, 0.5);
   int killed = 0;
-  for (int i = 0; i < kKills; ++i) {
-    const std::string cmd = i == 0 ? first : resumed();
+  for (int attempt = 0; killed < kKills && attempt < 4 * kKills; ++attempt) {
+    const std::string cmd = attempt == 0 ? first : resumed();
     const auto delay =
         std::chrono::milliseconds(static_cast<int>(1000 * full_seconds * moment(rng)));
     if (run_and_kill_after(cmd, delay)) ++killed;
@@ -77,6 +78,15 @@ int kill_repeatedly(const std::string& first, const std::function<std::string()>
   return killed;
 }
 
+void expect_same_weights(const std::string& a_path, const std::string& b_path) {
+  const Model a = load_model(a_path), b = load_model(b_path);
+  auto pb = b.net->named_parameters();
+  for (const auto& p : a.net->named_parameters())
+    EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 0, 1e-6)) << p.key();
+}
+
+// Resumes after every kill. A resumed run that gets to the end is checked against the
+// uninterrupted one and the next run starts from scratch, until kKills runs were killed.
 TEST(CrashSafety, TrainKilledTwentyTimesEndsWithTheSameWeights) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 3, 1.0);
@@ -84,19 +94,30 @@ TEST(CrashSafety, TrainKilledTwentyTimesEndsWithTheSameWeights) {
                              " --split none --epochs 12 --batch-size 4 --seed 5 --no-cache" +
                              kTinyArch;
   const double full = seconds_of(common + " -o " + dir.file("full.pt"));
-  const std::string ckpt = dir.file("killed.pt.ckpt");
-  const std::string start = common + " -o " + dir.file("killed.pt");
-  const int killed = kill_repeatedly(
-      start, [&] { return fs::exists(ckpt) ? start + " --resume " + ckpt : start; }, full, 11);
-  EXPECT_GE(killed, kKills / 2) << "most runs should have been killed mid-way";
-  const Model a = load_model(dir.file("full.pt")), b = load_model(dir.file("killed.pt"));
-  auto pb = b.net->named_parameters();
-  for (const auto& p : a.net->named_parameters())
-    EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 0, 1e-6)) << p.key();
+  const std::string out = dir.file("killed.pt"), ckpt = out + ".ckpt", log = out + ".log.jsonl";
+  const std::string start = common + " -o " + out;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> moment(0.05, 0.8);
+  int killed = 0, completed = 0;
+  for (int attempt = 0; killed < kKills && attempt < 5 * kKills; ++attempt) {
+    const std::string cmd = fs::exists(ckpt) ? start + " --resume " + ckpt : start;
+    const auto delay = std::chrono::milliseconds(static_cast<int>(1000 * full * moment(rng)));
+    if (run_and_kill_after(cmd, delay)) {
+      ++killed;
+      continue;
+    }
+    ++completed;
+    expect_same_weights(dir.file("full.pt"), out);
+    for (const auto& f : {out, ckpt, log}) fs::remove(f);
+  }
+  EXPECT_EQ(killed, kKills);
+  ASSERT_EQ(test::run_command(fs::exists(ckpt) ? start + " --resume " + ckpt : start), 0);
+  expect_same_weights(dir.file("full.pt"), out);
+  std::cout << killed << " kills, " << completed + 1 << " resumed runs completed\n";
   // The log is whole and lists every epoch once.
-  std::ifstream log(dir.file("killed.pt.log.jsonl"));
+  std::ifstream in(log);
   int epochs = 0;
-  for (std::string line; std::getline(log, line); ++epochs)
+  for (std::string line; std::getline(in, line); ++epochs)
     EXPECT_EQ(nlohmann::json::parse(line).at("epoch").get<int>(), epochs + 1);
   EXPECT_EQ(epochs, 12);
 }
@@ -105,8 +126,8 @@ TEST(CrashSafety, TornCheckpointIsRejectedWithAMessage) {
   test::TempDir dir;
   test::make_synthetic_dataset(dir.file("data"), 2, 1.0);
   const std::string common = test::genre_binary() + " train --data " + dir.file("data") +
-                             " --split none --epochs 2 --batch-size 4 --no-cache" + kTinyArch;
-  ASSERT_EQ(test::run_command(common + " -o " + dir.file("m.pt")), 0);
+                             " --split none --batch-size 4 --no-cache" + kTinyArch;
+  ASSERT_EQ(test::run_command(common + " --epochs 2 -o " + dir.file("m.pt")), 0);
   const std::string ckpt = dir.file("m.pt.ckpt");
   fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
   std::string err;
