@@ -1,5 +1,7 @@
 #include "common/stderr_filter.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -93,10 +95,16 @@ void install_stderr_filter() {
   ::close(fds[1]);
   g_pipe_write = STDERR_FILENO;
   const int read_end = fds[0];
+  // The reader takes no signals: genre serve waits for SIGTERM/SIGINT with sigwait() after
+  // blocking them in its own threads, and a thread started earlier must not take them instead.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   g_reader = std::thread([read_end] {
     pump(read_end, g_real_stderr);
     ::close(read_end);
   });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   std::atexit(uninstall_stderr_filter);
 }
 
