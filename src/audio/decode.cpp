@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -20,6 +22,18 @@ struct SndfileCloser {
 };
 using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
 
+constexpr int kMaxChannels = 64;
+constexpr int kMinSampleRate = 1000;
+constexpr int kMaxSampleRate = 768000;
+// 48 hours at the highest rate: far beyond any song, far below what would exhaust memory
+// through a lying header (2^40 frames).
+constexpr std::int64_t kMaxFrames = std::int64_t{kMaxSampleRate} * 3600 * 48;
+// Samples (all channels) read per sf_readf_float call, whatever the channel count.
+constexpr sf_count_t kBlockSamples = 1 << 18;
+// Up to this many frames are reserved from the header's count; beyond it the vector grows as
+// samples actually arrive, so a lying header cannot make genre allocate.
+constexpr std::int64_t kMaxReservedFrames = std::int64_t{1} << 22;
+
 // Checks what libsndfile cannot tell apart well: missing files, directories, empty files.
 void check_path(const std::string& path) {
   struct stat st {};
@@ -33,13 +47,31 @@ void check_path(const std::string& path) {
   if (st.st_size == 0) throw Error(ErrorKind::kEmpty, path, "file is empty (0 bytes)");
 }
 
-SndfileHandle open_sndfile(const std::string& path, SF_INFO* info) {
-  check_path(path);
-  *info = SF_INFO{};
-  SNDFILE* f = sf_open(path.c_str(), SFM_READ, info);
-  if (f) return SndfileHandle(f);
-  const int code = sf_error(nullptr);
-  const std::string detail = sf_strerror(nullptr);
+// Header fields are checked before anything is sized from them: a header may claim any rate,
+// channel count or length.
+void validate_header(const std::string& path, const SF_INFO& info) {
+  if (info.channels <= 0 || info.samplerate <= 0)
+    throw Error(ErrorKind::kCorrupt, path,
+                "invalid header: " + std::to_string(info.channels) + " channels at " +
+                    std::to_string(info.samplerate) + " Hz");
+  if (info.channels > kMaxChannels)
+    throw Error(ErrorKind::kUnsupportedFormat, path,
+                std::to_string(info.channels) + " channels is more than genre reads (" +
+                    std::to_string(kMaxChannels) + ")");
+  if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate)
+    throw Error(ErrorKind::kUnsupportedFormat, path,
+                "sample rate " + std::to_string(info.samplerate) + " Hz is out of range (" +
+                    std::to_string(kMinSampleRate) + ".." + std::to_string(kMaxSampleRate) + ")");
+  if (info.frames < 0 || info.frames > kMaxFrames)
+    throw Error(ErrorKind::kCorrupt, path,
+                "header claims " + std::to_string(info.frames) + " frames (" +
+                    std::to_string(info.frames / info.samplerate / 3600) +
+                    " hours), more than genre reads");
+}
+
+// libsndfile's text for a failed open is sometimes wrong for the case at hand (a random-bytes .mp3
+// is "File does not exist or is not a regular file"): genre's words first, the library's after.
+[[noreturn]] void throw_open_error(const std::string& path, int code, const std::string& detail) {
   switch (code) {
     case SF_ERR_UNRECOGNISED_FORMAT:
       throw Error(ErrorKind::kNotAudio, path, "not a recognised audio file (" + detail + ")");
@@ -48,11 +80,23 @@ SndfileHandle open_sndfile(const std::string& path, SF_INFO* info) {
     case SF_ERR_MALFORMED_FILE:
       throw Error(ErrorKind::kCorrupt, path, "malformed audio file (" + detail + ")");
     case SF_ERR_SYSTEM:
-      throw Error(ErrorKind::kUnreadable, path, detail);
+      throw Error(ErrorKind::kUnreadable, path, "cannot read (" + detail + ")");
     default:
-      // libsndfile reports many header problems with format-specific codes.
-      throw Error(ErrorKind::kCorrupt, path, "cannot decode (" + detail + ")");
+      // check_path() has already seen a readable regular file, so any other failure means the
+      // bytes are not audio libsndfile can decode.
+      throw Error(ErrorKind::kNotAudio, path,
+                  "not a readable audio file (decoder: " + detail + ")");
   }
+}
+
+SndfileHandle open_sndfile(const std::string& path, SF_INFO* info) {
+  check_path(path);
+  *info = SF_INFO{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, info);
+  if (!f) throw_open_error(path, sf_error(nullptr), sf_strerror(nullptr));
+  SndfileHandle handle(f);
+  validate_header(path, *info);
+  return handle;
 }
 
 const char* major_format_name(int format) {
@@ -76,48 +120,99 @@ AudioInfo probe_audio(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// Appends `got` interleaved frames to `mono` as their channel mean (numpy's float32 mean: sum in
+// float, then divide by the count). Non-finite samples are rejected: they would turn the whole
+// spectrogram into NaN without a word.
+void append_mono(const std::string& path, const float* interleaved, sf_count_t got, int channels,
+                 std::vector<float>& mono) {
+  for (sf_count_t i = 0; i < got; ++i) {
+    const float* frame = interleaved + i * channels;
+    float sum = 0.0f;
+    for (int c = 0; c < channels; ++c) sum += frame[c];
+    if (!std::isfinite(sum))
+      throw Error(ErrorKind::kCorrupt, path,
+                  "sample " + std::to_string(mono.size()) + " is NaN or infinite");
+    mono.push_back(channels == 1 ? sum : sum / static_cast<float>(channels));
+  }
+}
+
+std::string seconds_text(std::int64_t frames, int rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(frames) / rate);
+  return buf;
+}
+
+// libsndfile quietly shortens a PCM file whose data chunk claims more bytes than the file holds
+// (a copy cut short), and logs "data : 160000 (should be 8000)". Returns the claimed and present
+// byte counts of such a chunk, or {0, 0}. Placeholder sizes of streamed writers (0, 0xFFFFFFFF)
+// are not claims.
+std::pair<long long, long long> short_data_chunk(SNDFILE* f) {
+  std::vector<char> log(16384, '\0');
+  sf_command(f, SFC_GET_LOG_INFO, log.data(), static_cast<int>(log.size()) - 1);
+  const std::string text(log.data());
+  for (const char* chunk : {"\ndata : ", "\nSSND : "}) {
+    const auto at = text.find(chunk);
+    if (at == std::string::npos) continue;
+    long long claimed = 0, present = 0;
+    if (std::sscanf(text.c_str() + at + std::strlen(chunk), "%lld (should be %lld)", &claimed,
+                    &present) == 2 &&
+        claimed > present && claimed != 0xFFFFFFFFLL)
+      return {claimed, present};
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
 std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::int64_t start_frame,
                                std::int64_t max_frames) {
   SF_INFO info;
   SndfileHandle f = open_sndfile(path, &info);
-  if (info.channels <= 0 || info.samplerate <= 0)
-    throw Error(ErrorKind::kCorrupt, path, "invalid channel count or sample rate in header");
-  if (info.samplerate < 1000 || info.samplerate > 768000)
-    throw Error(ErrorKind::kUnsupportedFormat, path,
-                "sample rate " + std::to_string(info.samplerate) + " Hz is out of range");
   if (sample_rate) *sample_rate = info.samplerate;
   if (start_frame > 0 && sf_seek(f.get(), start_frame, SEEK_SET) < 0)
     throw Error(ErrorKind::kCorrupt, path, "cannot seek to frame " + std::to_string(start_frame));
 
   const int channels = info.channels;
-  const sf_count_t block = 65536;
+  const sf_count_t block = std::max<sf_count_t>(1, kBlockSamples / channels);
   std::vector<float> interleaved(static_cast<std::size_t>(block) * channels);
+  // MP3 lengths are estimates; every other container states its length exactly.
+  const bool exact_length = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+  std::int64_t expected = std::max<std::int64_t>(0, info.frames - start_frame);
+  if (max_frames >= 0) expected = std::min(expected, max_frames);
   std::vector<float> mono;
-  if (info.frames > 0 && info.frames < (std::int64_t{1} << 34)) {
-    const std::int64_t expected = info.frames - start_frame;
-    mono.reserve(
-        static_cast<std::size_t>(max_frames >= 0 ? std::min(max_frames, expected) : expected));
-  }
+  mono.reserve(static_cast<std::size_t>(std::min(expected, kMaxReservedFrames)));
   while (max_frames < 0 || static_cast<std::int64_t>(mono.size()) < max_frames) {
     sf_count_t want = block;
     if (max_frames >= 0) want = std::min<sf_count_t>(want, max_frames - mono.size());
     const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), want);
     if (got <= 0) break;
-    if (channels == 1) {
-      mono.insert(mono.end(), interleaved.begin(), interleaved.begin() + got);
-    } else {
-      // numpy's float32 mean: sum in float, then divide by the count.
-      for (sf_count_t i = 0; i < got; ++i) {
-        const float* frame = &interleaved[static_cast<std::size_t>(i) * channels];
-        float sum = 0.0f;
-        for (int c = 0; c < channels; ++c) sum += frame[c];
-        mono.push_back(sum / static_cast<float>(channels));
-      }
-    }
+    append_mono(path, interleaved.data(), got, channels, mono);
   }
+  const std::int64_t read = static_cast<std::int64_t>(mono.size());
+  const std::string declared =
+      exact_length
+          ? " of the " + seconds_text(info.frames, info.samplerate) + " its header declares"
+          : "";
   const int err = sf_error(f.get());
   if (err != SF_ERR_NO_ERROR)
-    throw Error(ErrorKind::kCorrupt, path, std::string("decoding failed: ") + sf_strerror(f.get()));
+    throw Error(ErrorKind::kCorrupt, path,
+                "decoding failed after " + seconds_text(start_frame + read, info.samplerate) +
+                    declared + " (decoder: " + sf_strerror(f.get()) + ")");
+  const auto [claimed, present] = short_data_chunk(f.get());
+  if (claimed > 0)
+    throw Error(ErrorKind::kCorrupt, path,
+                "truncated: its header declares " + std::to_string(claimed) +
+                    " bytes of audio, the file holds " + std::to_string(present) + " (" +
+                    seconds_text(info.frames, info.samplerate) + ")");
+  // Ogg's length comes from the last page's granule position; allow its decoders a few ms.
+  const std::int64_t slack =
+      (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG ? info.samplerate / 10 : 0;
+  if (exact_length && read + slack < expected)
+    throw Error(
+        ErrorKind::kCorrupt, path,
+        "truncated: decoded " + seconds_text(start_frame + read, info.samplerate) + declared);
   if (mono.empty() && start_frame == 0)
     throw Error(ErrorKind::kEmpty, path, "contains no audio samples");
   return mono;

@@ -74,13 +74,21 @@ int run_features(const FeaturesOptions& opt) {
     outputs[i] =
         (std::filesystem::path(opt.out_dir) / replace_extension(inputs[i].relative, ".npy"))
             .string();
-    if (!claimed.emplace(outputs[i], i).second) outputs[i].clear();
+    if (inputs[i].problem.empty() && !claimed.emplace(outputs[i], i).second) outputs[i].clear();
   }
+
+  // A run killed mid-write leaves temporary files beside the outputs: clear them away.
+  std::set<std::string> output_dirs;
+  for (const auto& o : outputs)
+    if (!o.empty()) output_dirs.insert(std::filesystem::path(o).parent_path().string());
+  for (const auto& d : output_dirs) remove_stale_temporaries(d);
 
   Progress progress("features", inputs.size(), opt.quiet ? 0 : -1);
   std::atomic<std::size_t> failed{0};
   parallel_for(inputs.size(), opt.jobs, [&](std::size_t i) {
     try {
+      if (!inputs[i].problem.empty())
+        throw Error(ErrorKind::kUnreadable, inputs[i].path, inputs[i].problem);
       if (outputs[i].empty())
         throw Error(
             ErrorKind::kInvalidArgument, inputs[i].path,

@@ -51,7 +51,17 @@ int run_predict(PredictOptions& o) {
   }
 
   std::vector<std::string> paths;
-  for (const auto& f : expand_inputs(o.inputs, std::cin, {".npy"})) paths.push_back(f.path);
+  std::vector<Prediction> problems;  // found in folders but unusable (symlink loops, ...)
+  for (const auto& f : expand_inputs(o.inputs, std::cin, {".npy"})) {
+    if (f.problem.empty()) {
+      paths.push_back(f.path);
+    } else {
+      problems.emplace_back();
+      problems.back().input = f.path;
+      problems.back().error = f.path + ": " + f.problem;
+      problems.back().error_kind = error_kind_name(ErrorKind::kUnreadable);
+    }
+  }
   if (!o.shard.empty()) {
     const auto [index, count] = parse_shard(o.shard);
     paths = select_shard(paths, index, count);
@@ -91,10 +101,14 @@ int run_predict(PredictOptions& o) {
     document["predictions"] = nlohmann::json::array();
   }
 
-  Progress progress("predict", paths.size(),
+  Progress progress("predict", paths.size() + problems.size(),
                     o.quiet || (o.out.empty() && isatty(STDOUT_FILENO)) ? 0 : -1);
   std::size_t failed = 0;
-  predictor.run(paths, [&](std::size_t, Prediction& p) {
+  // Paths that are not valid UTF-8 are written with U+FFFD in JSON instead of aborting the run.
+  const auto json_text = [](const nlohmann::json& j, int indent) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const auto emit = [&](std::size_t, Prediction& p) {
     if (!p.ok()) {
       ++failed;
       progress.message("genre predict: error: " + p.error + " [" + p.error_kind + "]");
@@ -102,7 +116,8 @@ int run_predict(PredictOptions& o) {
     if (o.json) {
       document["predictions"].push_back(prediction_record(p, info, o.output));
     } else if (o.jsonl) {
-      *out << prediction_record(p, info, o.output).dump() << "\n" << std::flush;
+      *out << json_text(prediction_record(p, info, o.output), -1) << "\n" << std::flush;
+      if (!*out) throw Error(ErrorKind::kIo, o.out, "write failed (disk full?)");
     } else if (o.csv) {
       *out << csv_row(p, info, o.output);
     } else {
@@ -120,9 +135,12 @@ int run_predict(PredictOptions& o) {
       plot_segments(p, info, target);
     }
     progress.tick();
-  });
+  };
+  for (auto& p : problems)
+    if (!o.resume || !done.count(p.input)) emit(0, p);
+  predictor.run(paths, emit);
   progress.finish();
-  if (o.json) *out << document.dump(2) << "\n";
+  if (o.json) *out << json_text(document, 2) << "\n";
   if (!o.out.empty() && !o.jsonl) {
     write_file_atomically(o.out, [&](std::ostream& f) { f << buffer.str(); });
   }
@@ -131,7 +149,8 @@ int run_predict(PredictOptions& o) {
     if (file.fail()) throw Error(ErrorKind::kIo, o.out, "write failed");
   }
   if (!o.quiet && failed)
-    std::cerr << "genre predict: " << failed << " of " << paths.size() << " inputs failed\n";
+    std::cerr << "genre predict: " << failed << " of " << paths.size() + problems.size()
+              << " inputs failed\n";
   return failed ? kExitSomeFailed : kExitOk;
 }
 

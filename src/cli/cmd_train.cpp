@@ -1,12 +1,14 @@
 // genre train: dataset -> model file (+ checkpoint, JSONL log, training curves, test report).
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "model/inference.h"
 #include "train/curves.h"
@@ -48,6 +50,12 @@ int run_train(TrainOptions& o) {
   if (o.plot.empty()) o.plot = o.out + ".curves.svg";
   p.checkpoint = writer ? o.checkpoint : "";
   p.log_jsonl = writer ? o.log : "";
+  // A run killed mid-write leaves its temporary files beside the outputs: clear them away.
+  if (writer)
+    for (const std::string& f : {o.out, o.checkpoint, o.log, o.plot}) {
+      const std::string dir = std::filesystem::path(f).parent_path().string();
+      remove_stale_temporaries(dir.empty() ? "." : dir);
+    }
 
   // Transfer learning starts from another model's features and weights.
   Model init;

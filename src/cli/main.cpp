@@ -1,9 +1,11 @@
 // genre: music genre classification with a CRNN over log-mel spectrograms.
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/parallel.h"
+#include "common/stderr_filter.h"
 
 int main(int argc, char** argv) {
   using namespace genre::cli;
@@ -33,6 +35,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  genre::install_stderr_filter();
+  // Past a file size limit (ulimit -f) a write fails with EFBIG and genre reports it, instead of
+  // the process dying from SIGXFSZ mid-run.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     for (auto& c : commands)
       if (c.app->parsed()) return c.run();

@@ -12,6 +12,10 @@ namespace genre {
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write);
 
+// Removes the temporary files write_file_atomically() left in `dir` (not recursive) when a
+// process was killed mid-write: those whose writer process no longer exists. Returns how many.
+int remove_stale_temporaries(const std::string& dir);
+
 // Creates `dir` and its parents; throws genre::Error(kIo) on failure.
 void make_directories(const std::string& dir);
 

@@ -4,12 +4,14 @@
 
 #include <cstdio>
 
+#include "common/stderr_filter.h"
+
 namespace genre {
 
 Progress::Progress(std::string label, std::size_t total, int enabled)
     : label_(std::move(label)),
       total_(total),
-      enabled_(enabled < 0 ? ::isatty(STDERR_FILENO) != 0 : enabled != 0),
+      enabled_(enabled < 0 ? stderr_is_terminal() : enabled != 0),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 

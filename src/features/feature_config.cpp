@@ -28,6 +28,9 @@ void FeatureConfig::validate() const {
   if (db_multiplier != 10.0 && db_multiplier != 20.0) fail("db_multiplier must be 10 or 20");
   if (!(amin > 0)) fail("amin must be positive");
   if (excerpt_samples < n_fft) fail("excerpt_samples must be at least n_fft");
+  // An hour at the highest rate: a model file's config must not size a huge excerpt buffer.
+  if (excerpt_samples > std::int64_t{192000} * 3600)
+    fail("excerpt_samples must be at most an hour");
 }
 
 bool FeatureConfig::operator==(const FeatureConfig& o) const {

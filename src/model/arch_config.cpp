@@ -38,7 +38,12 @@ void ArchConfig::validate() const {
   auto fail = [](const std::string& what) {
     throw Error(ErrorKind::kInvalidArgument, "", "architecture config: " + what);
   };
-  if (n_classes < 1) fail("n_classes must be positive");
+  // Upper bounds too: a model file's metadata sizes every tensor before its weights are read.
+  if (n_classes < 1 || n_classes > 100000) fail("n_classes must be in 1..100000");
+  if (n_mels < 1 || n_mels > 1024) fail("n_mels must be in 1..1024");
+  if (input_frames > 1000000) fail("input_frames must be <= 1000000");
+  if (pad_time_to < 0 || pad_time_to > 1000000) fail("pad_time_to must be in 0..1000000");
+  if (backbones.size() > 8) fail("at most 8 backbones");
   if (final_dropout < 0 || final_dropout >= 1) fail("dropout must be in [0, 1)");
   if (input_frames < 0) fail("input_frames must be >= 0");
   if (is_transfer()) {
@@ -51,12 +56,13 @@ void ArchConfig::validate() const {
     }
     return;
   }
-  if (channels.empty() || channels.size() != pools.size())
+  if (channels.empty() || channels.size() != pools.size() || channels.size() > 32)
     fail("channels and pools must have the same, non-zero length");
   for (int c : channels)
     if (c < 1 || c > 4096) fail("channel counts must be in 1..4096");
   for (const auto& p : pools)
-    if (p.first < 1 || p.second < 1) fail("pool sizes must be positive");
+    if (p.first < 1 || p.second < 1 || p.first > 4096 || p.second > 4096)
+      fail("pool sizes must be in 1..4096");
   if (freq_after_pooling() != 1)
     fail("the pools must reduce the " + std::to_string(n_mels) + " mel bins to exactly 1 (got " +
          std::to_string(freq_after_pooling()) + ")");
@@ -66,6 +72,7 @@ void ArchConfig::validate() const {
   if (activation != "elu" && activation != "relu") fail("activation must be elu or relu");
   if (input_norm == "time" && pad_time_to <= 0) fail("input_norm=time needs pad_time_to");
   if (gru_layers < 1 || gru_hidden < 1) fail("need at least one GRU layer with a positive width");
+  if (gru_layers > 16 || gru_hidden > 8192) fail("GRU layers must be <= 16 and width <= 8192");
   if (gru_type != "torch" && gru_type != "keras1") fail("gru_type must be torch or keras1");
   if (conv_dropout < 0 || conv_dropout >= 1 || final_dropout < 0 || final_dropout >= 1)
     fail("dropout must be in [0, 1)");

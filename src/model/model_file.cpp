@@ -16,6 +16,9 @@ namespace {
 constexpr const char* kMetadataKey = "genre_model";
 constexpr const char* kFormatName = "genre-model";
 
+// LibTorch's messages carry a C++ backtrace after the first line.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 void check_zip_header(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
@@ -35,15 +38,23 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, torch::kCPU);
-  } catch (const c10::Error& e) {
-    throw Error(ErrorKind::kModelFile, path, "truncated or corrupt model file");
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kModelFile, path,
+                std::string("truncated or corrupt model file (") + first_line(e.what()) + ")");
   }
   return archive;
 }
 
 nlohmann::json read_metadata(torch::serialize::InputArchive& archive, const std::string& path) {
   c10::IValue value;
-  if (!archive.try_read(kMetadataKey, value) || !value.isString())
+  bool found = false;
+  try {
+    found = archive.try_read(kMetadataKey, value);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::kModelFile, path,
+                std::string("corrupt model file (") + first_line(e.what()) + ")");
+  }
+  if (!found || !value.isString())
     throw Error(ErrorKind::kModelFile, path,
                 "not a genre model file (no genre metadata; a plain PyTorch/LibTorch file?)");
   nlohmann::json meta;
@@ -128,9 +139,9 @@ Model load_model(const std::string& path, torch::Device device) {
     torch::serialize::InputArchive net_archive;
     archive.read("net", net_archive);
     m.net->load(net_archive);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw Error(ErrorKind::kModelFile, path,
-                "weights do not match the stored architecture (missing tensors)");
+                "weights do not match the stored architecture (" + first_line(e.what()) + ")");
   }
   auto params = m.net->named_parameters();
   auto buffers = m.net->named_buffers();

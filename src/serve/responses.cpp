@@ -34,7 +34,9 @@ int status_for_error_kind(const std::string& kind) {
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(2) + "\n", "application/json");
+  // Upload names need not be UTF-8: replace bad bytes instead of failing the response.
+  res.set_content(body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                  "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& kind,

@@ -107,8 +107,12 @@ TrainerState load_checkpoint(const std::string& bytes, const std::string& path, 
       archive.read("average", a);
       s.average = read_weights(a, net);
     }
-  } catch (const c10::Error&) {
-    throw Error(ErrorKind::kModelFile, path, "cannot resume: not a checkpoint of this model");
+  } catch (const c10::Error& e) {
+    // A checkpoint torn by a crash of an older genre (before atomic writes) lands here too.
+    const std::string what = e.what();
+    throw Error(ErrorKind::kModelFile, path,
+                "cannot resume: the checkpoint is truncated or corrupt, or not of this model (" +
+                    what.substr(0, what.find('\n')) + ")");
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::kModelFile, path, std::string("cannot resume: ") + e.what());
   }
