@@ -130,21 +130,31 @@ DistributedJob::DistributedJob(const DistributedEnv& env, std::chrono::milliseco
 
 DistributedJob::~DistributedJob() = default;
 
-void DistributedJob::all_reduce_sum(torch::Tensor& t) {
-  if (!enabled()) return;
-  // Gloo reduces contiguous CPU tensors; others go through a CPU copy.
+namespace {
+
+// Gloo works on contiguous CPU tensors: others go through a CPU copy and back.
+template <typename Collective>
+void on_cpu(torch::Tensor& t, const Collective& collective) {
   const bool direct = t.device().is_cpu() && t.is_contiguous();
   std::vector<torch::Tensor> tensors{direct ? t : t.to(torch::kCPU).contiguous()};
-  impl_->wait(impl_->group->allreduce(tensors), "a sum over the job");
+  collective(tensors);
   if (!direct) t.copy_(tensors[0]);
+}
+
+}  // namespace
+
+void DistributedJob::all_reduce_sum(torch::Tensor& t) {
+  if (!enabled()) return;
+  on_cpu(t, [&](std::vector<torch::Tensor>& v) {
+    impl_->wait(impl_->group->allreduce(v), "a sum over the job");
+  });
 }
 
 void DistributedJob::broadcast(torch::Tensor& t) {
   if (!enabled()) return;
-  const bool direct = t.device().is_cpu() && t.is_contiguous();
-  std::vector<torch::Tensor> tensors{direct ? t : t.to(torch::kCPU).contiguous()};
-  impl_->wait(impl_->group->broadcast(tensors), "a broadcast from rank 0");
-  if (!direct) t.copy_(tensors[0]);
+  on_cpu(t, [&](std::vector<torch::Tensor>& v) {
+    impl_->wait(impl_->group->broadcast(v), "a broadcast from rank 0");
+  });
 }
 
 void DistributedJob::all_reduce_gradients(const std::vector<torch::Tensor>& params) {

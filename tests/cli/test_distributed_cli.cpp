@@ -82,6 +82,14 @@ int wait_for(pid_t pid, std::chrono::seconds timeout) {
   return -1;
 }
 
+// Waits until `path` exists (a process got that far); false after `timeout`.
+bool wait_for_file(const std::string& path, std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!fs::exists(path) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return fs::exists(path);
+}
+
 // Runs a job of `world` processes to the end; all must succeed.
 void run_job(const std::string& command, int world, const test::TempDir& dir) {
   const int port = free_port();
@@ -184,10 +192,8 @@ TEST(DistributedCli, ADeadRankFailsTheOthersWithAMessage) {
   const int port = free_port();
   const pid_t rank0 = spawn_rank(train, 0, 2, port, dir.file("rank0"));
   const pid_t rank1 = spawn_rank(train, 1, 2, port, dir.file("rank1"));
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(dir.file("m.pt.ckpt")) && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_TRUE(fs::exists(dir.file("m.pt.ckpt"))) << read_all(dir.file("rank0"));
+  ASSERT_TRUE(wait_for_file(dir.file("m.pt.ckpt"), std::chrono::seconds(120)))
+      << read_all(dir.file("rank0"));
   ::kill(rank1, SIGKILL);
   ::waitpid(rank1, nullptr, 0);
   // Well inside --dist-timeout: the lost connection is noticed at the next reduction.
@@ -216,12 +222,10 @@ TEST(DistributedCli, AKilledJobResumesToTheUninterruptedWeights) {
   const int port = free_port();
   const pid_t r0 = spawn_rank(killed, 0, 2, port, dir.file("k0"));
   const pid_t r1 = spawn_rank(killed, 1, 2, port, dir.file("k1"));
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(dir.file("killed.pt.ckpt")) && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool checkpointed = wait_for_file(dir.file("killed.pt.ckpt"), std::chrono::seconds(120));
   ::kill(r0, SIGKILL), ::kill(r1, SIGKILL);
   ::waitpid(r0, nullptr, 0), ::waitpid(r1, nullptr, 0);
-  ASSERT_TRUE(fs::exists(dir.file("killed.pt.ckpt")));
+  ASSERT_TRUE(checkpointed);
   ASSERT_FALSE(fs::exists(dir.file("killed.pt"))) << "the job ended before it was killed";
 
   // Every rank resumes from rank 0's checkpoint.
