@@ -16,6 +16,7 @@
 #include "train/frozen.h"
 #include "train/metrics.h"
 #include "train/prepare.h"
+#include "train/transfer.h"
 
 namespace genre::cli {
 
@@ -118,10 +119,9 @@ int run_train(TrainOptions& o) {
 
   TrainResult result;
   if (o.transfer.enabled()) {
-    // The backbones are frozen: their features are computed once per track, then the head fits.
-    const torch::Device dev = resolve_device(p.device);
-    const auto inputs = frozen_inputs(model, train_set, Freeze::kAllButOutput, p.batch_size, dev);
-    result = train_frozen(model, inputs, train_set, Freeze::kAllButOutput, p);
+    // The head fits on the backbones' features, computed once per track; then, with
+    // --fine-tune-epochs, the whole network (resumable).
+    result = train_transfer(model, train_set, {}, p, o.resume);
   } else if (!o.init.empty() && o.freeze_conv) {
     // The frozen conv part runs once per track; only the GRUs and output layer are fitted.
     const torch::Device dev = resolve_device(p.device);

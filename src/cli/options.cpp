@@ -120,6 +120,14 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--lr", p.lr, "Adam learning rate")->default_val(p.lr);
   app->add_option("--weight-decay", p.weight_decay, "Adam weight decay (L2)")
       ->default_val(p.weight_decay);
+  app->add_option("--backbone-lr", p.backbone_lr,
+                  "Learning rate of every layer but the output layer, for fine-tuning pretrained "
+                  "layers (--init, or --backbone with --fine-tune-epochs); 0 freezes them "
+                  "(default: --lr; with --fine-tune-epochs: --lr / 10)");
+  app->add_option("--fine-tune-epochs", p.fine_tune_epochs,
+                  "With --backbone: after fitting the head on frozen features, train the whole "
+                  "model end to end this many epochs more (slow: every step runs the backbones)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--seed", p.seed, "Random seed (runs on CPU are deterministic for a seed)")
       ->default_val(p.seed);
   app->add_option("--threads", p.threads, "LibTorch threads (default: all cores)");

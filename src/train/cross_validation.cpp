@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "model/inference.h"
 #include "train/frozen.h"
+#include "train/transfer.h"
 
 namespace genre {
 
@@ -93,10 +94,19 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
       train_inputs.insert(train_inputs.end(), extra_inputs.begin(), extra_inputs.end());
       for (auto i : test_idx)
         if (data.examples[i].logmel) test_inputs.push_back(data_inputs[i]);
-      train_frozen(model, train_inputs, train_set, freeze, tp);
-      probabilities = frozen_probabilities(model, test_inputs, freeze);
-      for (int64_t i = 0; i < probabilities.size(0); ++i)
-        predicted.push_back(static_cast<int>(probabilities[i].argmax().item<int64_t>()));
+      if (base.arch.is_transfer() && tp.fine_tune_epochs > 0) {
+        // Fine-tuned backbones: the cached features are stale for testing.
+        train_transfer(model, train_set, std::move(train_inputs), tp);
+        EvalScores scores =
+            evaluate_examples(model, test_set, tp.batch_size, resolve_device(tp.device));
+        predicted = std::move(scores.predicted);
+        probabilities = scores.probabilities;
+      } else {
+        train_frozen(model, train_inputs, train_set, freeze, tp);
+        probabilities = frozen_probabilities(model, test_inputs, freeze);
+        for (int64_t i = 0; i < probabilities.size(0); ++i)
+          predicted.push_back(static_cast<int>(probabilities[i].argmax().item<int64_t>()));
+      }
     } else {
       train(model, train_set, {}, tp);
       const torch::Device device = resolve_device(tp.device);

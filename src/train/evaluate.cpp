@@ -101,6 +101,8 @@ nlohmann::json train_params_json(const TrainParams& p) {
           {"batch_size", p.batch_size},
           {"lr", p.lr},
           {"weight_decay", p.weight_decay},
+          {"backbone_lr", p.backbone_lr},
+          {"fine_tune_epochs", p.fine_tune_epochs},
           {"seed", p.seed},
           {"balance_classes", p.balance_classes},
           {"balance_by_crops", p.balance_by_crops},

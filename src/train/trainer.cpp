@@ -29,9 +29,33 @@ double schedule_factor(const TrainParams& p, int epoch) {
   return 1.0;
 }
 
-void set_lr(torch::optim::Adam& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+bool is_output_layer(const std::string& name) { return name.rfind("output.", 0) == 0; }
+
+// Adam over the trainable parameters in two groups: the output layer at lr and every other layer
+// at p.backbone_lr (when set; 0 leaves those layers frozen). `scale` gets each group's LR over lr.
+torch::optim::Adam make_optimizer(Crnn& net, const TrainParams& p, std::vector<double>& scale) {
+  std::vector<torch::Tensor> head, body;
+  for (auto& param : net->named_parameters()) {
+    if (p.backbone_lr == 0 && !is_output_layer(param.key())) param.value().set_requires_grad(false);
+    if (!param.value().requires_grad()) continue;
+    (is_output_layer(param.key()) || p.backbone_lr < 0 ? head : body).push_back(param.value());
+  }
+  const auto options = torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  scale.clear();
+  groups.emplace_back(head, std::make_unique<torch::optim::AdamOptions>(options));
+  scale.push_back(1.0);
+  if (!body.empty()) {
+    groups.emplace_back(body, std::make_unique<torch::optim::AdamOptions>(options));
+    scale.push_back(p.backbone_lr / p.lr);
+  }
+  return torch::optim::Adam(std::move(groups), options);
+}
+
+void set_lr(torch::optim::Adam& optimizer, double lr, const std::vector<double>& scale) {
+  for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
+    static_cast<torch::optim::AdamOptions&>(optimizer.param_groups()[g].options())
+        .lr(lr * scale.at(g));
 }
 
 std::string clock(double seconds) {
@@ -53,6 +77,9 @@ void check_params(const std::vector<Example>& train_set, const TrainParams& p) {
                 "time stretch must be in [0, 1) and frequency shift >= 0");
   if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
     throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
+  if ((p.backbone_lr < 0 && p.backbone_lr != -1) || p.fine_tune_epochs < 0)
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "the backbone learning rate and fine-tuning epochs must not be negative");
   if (p.amp != "none" && p.amp != "bf16")
     throw Error(ErrorKind::kInvalidArgument, "", "--amp must be none or bf16");
 }
@@ -256,8 +283,8 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
                          torch::tensor(class_weight).unsqueeze(0).to(device),
                          device};
 
-  torch::optim::Adam optimizer(net->parameters(),
-                               torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
+  std::vector<double> group_scale;
+  torch::optim::Adam optimizer = make_optimizer(net, p, group_scale);
   TrainerState st;
   st.lr = p.lr;
   st.result.best_valid_score = -1;
@@ -273,7 +300,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     const auto t0 = std::chrono::steady_clock::now();
     // `lr` carries plateau reductions; the schedule scales it by the epoch's factor.
     const double epoch_lr = st.lr * schedule_factor(p, epoch);
-    set_lr(optimizer, epoch_lr);
+    set_lr(optimizer, epoch_lr, group_scale);
     // Every epoch draws from generators seeded by (seed, epoch): a resumed run repeats exactly
     // what an uninterrupted one would have done. All processes shuffle alike; each then draws
     // its own augmentation and dropout.
@@ -319,6 +346,7 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     restore(net, st.average);
   else if (!st.best_weights.empty())
     restore(net, st.best_weights);
+  for (auto& param : net->parameters()) param.set_requires_grad(true);  // as make_model left it
   net->eval();
   return st.result;
 }

@@ -25,6 +25,13 @@ struct TrainParams {
   int batch_size = 32;
   double lr = 1e-3;
   double weight_decay = 0.0;
+  // Learning rate of every layer but the output layer: the pretrained part when fine-tuning
+  // (--init, or a transfer model's backbones in its fine-tuning stage). < 0: the same as lr;
+  // 0: those layers stay frozen.
+  double backbone_lr = -1;
+  // Transfer models: after the head is fitted on the backbones' frozen features, train the whole
+  // model end to end this many epochs more (backbones at backbone_lr, default lr / 10).
+  int fine_tune_epochs = 0;
   std::uint64_t seed = 1;
   int threads = 0;              // LibTorch intra-op threads; <= 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
