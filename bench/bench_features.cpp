@@ -166,9 +166,11 @@ nlohmann::json best_baseline(const std::string& path, std::string* blas) {
 void print_row(const std::string& what, const Times& ours, const nlohmann::json& base,
                const std::string& key) {
   const double bc = base["cpu"].value(key, 0.0), bw = base["wall"].value(key, 0.0);
-  auto ratio = [](double b, double o) { return o > 0 && b > 0 ? b / o : 0.0; };
-  std::printf("%-26s %8.2f %8.2f %6.2fx %10.2f %8.2f %6.2fx\n", what.c_str(), ours.cpu, bc,
-              ratio(bc, ours.cpu), ours.wall, bw, ratio(bw, ours.wall));
+  if (ours.cpu > 0)
+    std::printf("%-26s %8.2f %8.2f %6.2fx", what.c_str(), ours.cpu, bc, bc / ours.cpu);
+  else  // all cores: wall time only
+    std::printf("%-26s %8s %8s %7s", what.c_str(), "-", "-", "-");
+  std::printf(" %10.2f %8.2f %6.2fx\n", ours.wall, bw, ours.wall > 0 ? bw / ours.wall : 0.0);
 }
 
 }  // namespace
