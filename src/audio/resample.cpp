@@ -18,7 +18,8 @@ struct SoxrDeleter {
 
 // Input fed to soxr per call. soxr_oneshot hands it the whole signal, which soxr copies into an
 // input FIFO grown by realloc (megabytes of fresh pages and copies per track); in blocks the FIFO
-// stays small and in the cache. The output is the same to the bit (tests/audio/test_resample.cpp).
+// stays small and in the cache. The output is the same to the bit
+// (Resample.BlocksGiveOneShotsSamplesToTheBit).
 constexpr std::size_t kBlock = 1 << 14;
 
 }  // namespace
