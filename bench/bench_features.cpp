@@ -1,12 +1,16 @@
-// Front-end speed: ms per 30 s 22.05 kHz mono track for each stage, on 1 thread and on all cores,
-// next to torchaudio (load + Resample + MelSpectrogram(slaney) + AmplitudeToDB) in the same run.
+// Front-end speed: ms per 30 s 22.05 kHz mono track for each stage (decode, resample, STFT + mel,
+// dB, total) on 1 thread, for the same audio as WAV and as FLAC, next to torchaudio (load +
+// Resample + MelSpectrogram(slaney) + AmplitudeToDB) at its fastest in the same run: once per
+// BLAS found (Debian's reference BLAS, OpenBLAS), keeping the fastest.
 #include <benchmark/benchmark.h>
 #include <sndfile.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "audio/audio.h"
 #include "bench_support.h"
@@ -17,60 +21,75 @@ namespace {
 
 using namespace genre;
 
-std::string g_track;                 // the 30 s track every benchmark reads
-std::map<std::string, double> g_ms;  // measured ms per track, by stage
+struct Times {
+  double wall = 0, cpu = 0;  // ms per track
+};
+std::map<std::string, Times> g_ms;  // by "stage/input"
 
-// A 30 s 22.05 kHz mono FLAC: a GTZAN clip when ../shared is there, else generated music-like
-// noise.
-std::string prepare_track() {
-  const std::string shared = bench::shared_dir();
-  if (!shared.empty() && std::filesystem::exists(shared + "/gtzan/blues/blues.00000.flac"))
-    return shared + "/gtzan/blues/blues.00000.flac";
-  const std::string path = std::filesystem::temp_directory_path() / "genre_bench_track.flac";
-  std::vector<float> y(22050 * 30);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> n(0, 0.05f);
-  for (std::size_t i = 0; i < y.size(); ++i)
-    y[i] = 0.3f * std::sin(2 * M_PI * 220 * i / 22050.0) + n(rng);
+// Writes 16-bit PCM samples to `path` in `format` (FLAC or WAV), 22.05 kHz mono.
+void write_pcm16(const std::string& path, int format, const std::vector<short>& pcm) {
   SF_INFO info{};
   info.samplerate = 22050;
   info.channels = 1;
-  info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+  info.format = format | SF_FORMAT_PCM_16;
   SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
-  sf_writef_float(f, y.data(), static_cast<sf_count_t>(y.size()));
+  if (!f) throw std::runtime_error("cannot write " + path);
+  sf_writef_short(f, pcm.data(), static_cast<sf_count_t>(pcm.size()));
   sf_close(f);
-  return path;
 }
 
-void BM_Decode(benchmark::State& state) {
+// The 30 s track as {WAV, FLAC}: a GTZAN clip when ../shared is there (its FLAC, and a WAV of the
+// same 16-bit samples), else generated music-like noise in both formats.
+std::pair<std::string, std::string> prepare_tracks() {
+  const std::string tmp = std::filesystem::temp_directory_path() / "genre_bench_track";
+  const std::string shared = bench::shared_dir();
+  const std::string clip = shared + "/gtzan/blues/blues.00000.flac";
+  std::vector<short> pcm;
+  if (!shared.empty() && std::filesystem::exists(clip)) {
+    SF_INFO info{};
+    SNDFILE* f = sf_open(clip.c_str(), SFM_READ, &info);
+    pcm.resize(static_cast<std::size_t>(info.frames) * info.channels);
+    sf_readf_short(f, pcm.data(), info.frames);
+    sf_close(f);
+    write_pcm16(tmp + ".wav", SF_FORMAT_WAV, pcm);
+    return {tmp + ".wav", clip};
+  }
+  pcm.resize(22050 * 30);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0, 0.05f);
+  for (std::size_t i = 0; i < pcm.size(); ++i)
+    pcm[i] = static_cast<short>(32767 * (0.3f * std::sin(2 * M_PI * 220 * i / 22050.0) + n(rng)));
+  write_pcm16(tmp + ".wav", SF_FORMAT_WAV, pcm);
+  write_pcm16(tmp + ".flac", SF_FORMAT_FLAC, pcm);
+  return {tmp + ".wav", tmp + ".flac"};
+}
+
+void BM_Decode(benchmark::State& state, const std::string& path) {
   for (auto _ : state) {
     int rate = 0;
-    benchmark::DoNotOptimize(decode_mono(g_track, &rate));
+    benchmark::DoNotOptimize(decode_mono(path, &rate));
   }
 }
 
-void BM_Resample(benchmark::State& state) {
+void BM_Resample(benchmark::State& state, const std::string& path) {
   int rate = 0;
-  const auto y = decode_mono(g_track, &rate);
+  const auto y = decode_mono(path, &rate);
   for (auto _ : state) benchmark::DoNotOptimize(resample(y, rate, 12000));
 }
 
-void BM_StftMel(benchmark::State& state) {
-  const auto y = load_mono(g_track, 12000);
+void BM_StftMel(benchmark::State& state, const std::string& path) {
   const FeatureConfig c = feature_default_params();
-  std::vector<float> excerpt(c.excerpt_samples, 0.0f);
-  std::copy(y.begin(), y.begin() + std::min<std::size_t>(y.size(), excerpt.size()),
-            excerpt.begin());
+  const auto excerpt = load_middle_excerpt(path, 12000, c.excerpt_samples);
   const MelSpectrogram& mel = mel_spectrogram_for(c);
   for (auto _ : state) benchmark::DoNotOptimize(mel.mel_power(excerpt.data(), excerpt.size()));
 }
 
-void BM_Log(benchmark::State& state) {
+// power_to_db, with a copy of the 525 kB mel matrix per iteration (it works in place).
+void BM_Log(benchmark::State& state, const std::string& path) {
   const FeatureConfig c = feature_default_params();
   const MelSpectrogram& mel = mel_spectrogram_for(c);
-  const auto y = load_mono(g_track, 12000);
-  const Spectrogram power =
-      mel.mel_power(y.data(), std::min<std::size_t>(y.size(), c.excerpt_samples));
+  const auto excerpt = load_middle_excerpt(path, 12000, c.excerpt_samples);
+  const Spectrogram power = mel.mel_power(excerpt.data(), excerpt.size());
   for (auto _ : state) {
     Spectrogram s = power;
     mel.power_to_db(s);
@@ -78,21 +97,21 @@ void BM_Log(benchmark::State& state) {
   }
 }
 
-void BM_Total(benchmark::State& state) {
+void BM_Total(benchmark::State& state, const std::string& path) {
   const FeatureConfig c = feature_default_params();
-  for (auto _ : state) benchmark::DoNotOptimize(extract_logmel(g_track, c));
+  for (auto _ : state) benchmark::DoNotOptimize(extract_logmel(path, c));
 }
 
 // All cores: N tracks at once; the reported time is per track (wall time / N).
-void BM_TotalAllCores(benchmark::State& state) {
+constexpr int kTracksPerThread = 4;
+void BM_TotalAllCores(benchmark::State& state, const std::string& path) {
   const FeatureConfig c = feature_default_params();
   const int threads = hardware_threads();
-  const std::size_t per_round = static_cast<std::size_t>(threads) * 4;
+  const std::size_t per_round = static_cast<std::size_t>(threads) * kTracksPerThread;
   for (auto _ : state) {
     parallel_for(per_round, threads,
-                 [&](std::size_t) { benchmark::DoNotOptimize(extract_logmel(g_track, c)); });
+                 [&](std::size_t) { benchmark::DoNotOptimize(extract_logmel(path, c)); });
   }
-  state.SetItemsProcessed(state.iterations() * per_round);
 }
 
 class Collector : public benchmark::ConsoleReporter {
@@ -100,52 +119,104 @@ class Collector : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& r : runs) {
-      double ms = r.GetAdjustedRealTime() * 1e3 / benchmark::GetTimeUnitMultiplier(r.time_unit);
+      const double unit = benchmark::GetTimeUnitMultiplier(r.time_unit);
+      Times t{r.GetAdjustedRealTime() * 1e3 / unit, r.GetAdjustedCPUTime() * 1e3 / unit};
       std::string name = r.benchmark_name();
-      name = name.substr(0, name.find('/'));
-      if (name == "BM_TotalAllCores") ms /= 4.0 * hardware_threads();  // tracks per iteration
-      g_ms[name] = ms;
+      name = name.substr(0, name.find("/real_time"));
+      if (name.rfind("all_cores", 0) == 0) {
+        t.wall /= kTracksPerThread * hardware_threads();  // tracks per iteration
+        t.cpu = 0;  // the main thread's CPU time says nothing here
+      }
+      g_ms[name] = t;
     }
   }
 };
 
-}  // namespace
+// torchaudio's figures for `path` with each BLAS available; the run with the lowest total CPU
+// time wins. `blas` receives its name.
+nlohmann::json best_baseline(const std::string& path, std::string* blas) {
+  std::vector<std::pair<std::string, std::string>> candidates = {{"default libblas.so.3", ""}};
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/x86_64-linux-gnu/openblas-openmp"})
+    if (std::filesystem::exists(std::string(dir) + "/libblas.so.3"))
+      candidates.emplace_back(std::filesystem::path(dir).filename(), dir);
+  // GENRE_BENCH_BLAS_DIRS: more directories holding a libblas.so.3 (e.g. an unpacked .deb).
+  if (const char* extra = std::getenv("GENRE_BENCH_BLAS_DIRS")) {
+    std::stringstream dirs(extra);
+    for (std::string dir; std::getline(dirs, dir, ':');)
+      if (!dir.empty()) candidates.emplace_back(dir, dir);
+  }
+  nlohmann::json best;
+  for (const auto& [name, dir] : candidates) {
+    const std::string env =
+        dir.empty() ? "" : "OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=" + dir + " ";
+    nlohmann::json r = bench::run_json(
+        env + "/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " + path);
+    if (r.is_null()) continue;
+    std::printf("torchaudio on %s with %s: total %.2f ms CPU, %.2f ms wall\n", path.c_str(),
+                name.c_str(), r["cpu"].value("total", 0.0), r["wall"].value("total", 0.0));
+    if (best.is_null() || r["cpu"].value("total", 0.0) < best["cpu"].value("total", 0.0)) {
+      best = r;
+      *blas = name;
+    }
+  }
+  return best;
+}
 
-BENCHMARK(BM_Decode)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Resample)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_StftMel)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Log)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Total)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_TotalAllCores)->Unit(benchmark::kMillisecond)->UseRealTime();
+void print_row(const std::string& what, const Times& ours, const nlohmann::json& base,
+               const std::string& key) {
+  const double bc = base["cpu"].value(key, 0.0), bw = base["wall"].value(key, 0.0);
+  if (ours.cpu > 0)
+    std::printf("%-26s %8.2f %8.2f %6.2fx", what.c_str(), ours.cpu, bc, bc / ours.cpu);
+  else  // all cores: wall time only
+    std::printf("%-26s %8s %8s %7s", what.c_str(), "-", "-", "-");
+  std::printf(" %10.2f %8.2f %6.2fx\n", ours.wall, bw, ours.wall > 0 ? bw / ours.wall : 0.0);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  g_track = prepare_track();
-  std::printf("track: %s\n", g_track.c_str());
+  const auto [wav, flac] = prepare_tracks();
+  const std::vector<std::pair<std::string, std::string>> inputs = {{"wav", wav}, {"flac", flac}};
+  for (const auto& input : inputs) {
+    auto reg = [&input](const std::string& stage,
+                        void (*fn)(benchmark::State&, const std::string&)) {
+      return benchmark::RegisterBenchmark((stage + "/" + input.first).c_str(), fn, input.second)
+          ->Unit(benchmark::kMillisecond);
+    };
+    reg("decode", BM_Decode);
+    reg("resample", BM_Resample);
+    reg("stft_mel", BM_StftMel);
+    reg("log", BM_Log);
+    reg("total", BM_Total);
+    reg("all_cores", BM_TotalAllCores)->UseRealTime();
+  }
+  std::printf("%s\nWAV: %s\nFLAC: %s\n", bench::cpu_description().c_str(), wav.c_str(),
+              flac.c_str());
   Collector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
 
-  nlohmann::json base;
-  if (bench::python_has("torchaudio"))
-    base = bench::run_json("/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " +
-                           g_track);
-  if (base.is_null()) {
+  if (!bench::python_has("torchaudio")) {
     std::printf("\ntorchaudio baseline unavailable (Debian python3-torchaudio): no ratios\n");
     return 0;
   }
-  std::printf(
-      "\nms per 30 s track; ratio = baseline / genre (higher is faster). Baseline: torchaudio, 1 "
-      "thread.\n");
-  const std::pair<const char*, const char*> rows[] = {{"BM_Decode", "decode"},
-                                                      {"BM_Resample", "resample"},
-                                                      {"BM_StftMel", "stft_mel"},
-                                                      {"BM_Log", "log"},
-                                                      {"BM_Total", "total"}};
-  for (const auto& [ours, theirs] : rows)
-    bench::print_ratio(std::string(theirs) + " (1 thread)", g_ms[ours], base.value(theirs, 0.0),
-                       "ms", false);
-  bench::print_ratio("total, all cores (per track)", g_ms["BM_TotalAllCores"],
-                     base.value("total", 0.0), "ms", false);
+  for (const auto& [kind, path] : inputs) {
+    std::string blas;
+    const nlohmann::json base = best_baseline(path, &blas);
+    if (base.is_null()) continue;
+    std::printf(
+        "\n%s input, ms per 30 s track, 1 thread; ratio = torchaudio / genre (higher is faster).\n"
+        "Baseline: torchaudio at its fastest here (BLAS: %s). CPU: %s\n",
+        kind.c_str(), blas.c_str(), bench::cpu_description().c_str());
+    std::printf("%-26s %8s %8s %7s %10s %8s %7s\n", "stage", "genre", "torch", "ratio", "genre",
+                "torch", "ratio");
+    std::printf("%-26s %8s %8s %7s %10s %8s %7s\n", "", "CPU", "CPU", "CPU", "wall", "wall",
+                "wall");
+    for (const char* stage : {"decode", "resample", "stft_mel", "log", "total"})
+      print_row(stage, g_ms[std::string(stage) + "/" + kind], base, stage);
+    print_row("total, all cores/track", g_ms["all_cores/" + kind], base, "total");
+  }
   benchmark::Shutdown();
   return 0;
 }

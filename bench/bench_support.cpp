@@ -23,6 +23,15 @@ nlohmann::json run_json(const std::string& command) {
   std::size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
   if (::pclose(pipe) != 0) return nullptr;
+  // The last line when it is a JSON document (possibly nested), else the text from the last '{'.
+  const auto end = out.find_last_not_of("\r\n");
+  if (end == std::string::npos) return nullptr;
+  const auto line_start = out.rfind('\n', end);
+  const std::string last = out.substr(line_start == std::string::npos ? 0 : line_start + 1);
+  try {
+    return nlohmann::json::parse(last);
+  } catch (...) {
+  }
   const auto start = out.rfind('{');
   if (start == std::string::npos) return nullptr;
   try {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -28,8 +29,9 @@ constexpr int kMaxSampleRate = 768000;
 // 48 hours at the highest rate: far beyond any song, far below what would exhaust memory
 // through a lying header (2^40 frames).
 constexpr std::int64_t kMaxFrames = std::int64_t{kMaxSampleRate} * 3600 * 48;
-// Samples (all channels) read per sf_readf_float call, whatever the channel count.
-constexpr sf_count_t kBlockSamples = 1 << 18;
+// Samples (all channels) read per sf_readf_float call, whatever the channel count: small enough
+// that a block stays in the cache between decoding and mixing.
+constexpr sf_count_t kBlockSamples = 1 << 14;
 // Up to this many frames are reserved from the header's count; beyond it the vector grows as
 // samples actually arrive, so a lying header cannot make genre allocate.
 constexpr std::int64_t kMaxReservedFrames = std::int64_t{1} << 22;
@@ -122,19 +124,29 @@ AudioInfo probe_audio(const std::string& path) {
 
 namespace {
 
-// Appends `got` interleaved frames to `mono` as their channel mean (numpy's float32 mean: sum in
-// float, then divide by the count). Non-finite samples are rejected: they would turn the whole
-// spectrogram into NaN without a word.
-void append_mono(const std::string& path, const float* interleaved, sf_count_t got, int channels,
-                 std::vector<float>& mono) {
-  for (sf_count_t i = 0; i < got; ++i) {
+// Index of the first NaN or infinite sample of `x`, or n. The test is on the bits (exponent all
+// ones) so the loop vectorises; non-finite samples would turn the whole spectrogram into NaN.
+std::size_t first_non_finite(const float* x, std::size_t n) {
+  std::uint32_t any = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    any |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (!any) return n;
+  std::size_t i = 0;
+  while (i < n && std::isfinite(x[i])) ++i;
+  return i;
+}
+
+// Mixes `frames` interleaved frames into `mono` as their channel mean (numpy's float32 mean: sum
+// in float, then divide by the count).
+void mix_down(const float* interleaved, std::size_t frames, int channels, float* mono) {
+  for (std::size_t i = 0; i < frames; ++i) {
     const float* frame = interleaved + i * channels;
     float sum = 0.0f;
     for (int c = 0; c < channels; ++c) sum += frame[c];
-    if (!std::isfinite(sum))
-      throw Error(ErrorKind::kCorrupt, path,
-                  "sample " + std::to_string(mono.size()) + " is NaN or infinite");
-    mono.push_back(channels == 1 ? sum : sum / static_cast<float>(channels));
+    mono[i] = sum / static_cast<float>(channels);
   }
 }
 
@@ -176,7 +188,8 @@ std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::i
 
   const int channels = info.channels;
   const sf_count_t block = std::max<sf_count_t>(1, kBlockSamples / channels);
-  std::vector<float> interleaved(static_cast<std::size_t>(block) * channels);
+  // Mono files are decoded straight into the result; others through a small interleaved block.
+  std::vector<float> interleaved(channels == 1 ? 0 : static_cast<std::size_t>(block) * channels);
   // MP3 lengths are estimates; every other container states its length exactly.
   const bool exact_length = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
   std::int64_t expected = std::max<std::int64_t>(0, info.frames - start_frame);
@@ -186,9 +199,18 @@ std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::i
   while (max_frames < 0 || static_cast<std::int64_t>(mono.size()) < max_frames) {
     sf_count_t want = block;
     if (max_frames >= 0) want = std::min<sf_count_t>(want, max_frames - mono.size());
-    const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), want);
+    const std::size_t at = mono.size();
+    mono.resize(at + static_cast<std::size_t>(want));
+    float* dest = channels == 1 ? mono.data() + at : interleaved.data();
+    const sf_count_t got = std::max<sf_count_t>(0, sf_readf_float(f.get(), dest, want));
+    if (channels != 1)
+      mix_down(interleaved.data(), static_cast<std::size_t>(got), channels, mono.data() + at);
+    mono.resize(at + static_cast<std::size_t>(got));
+    const std::size_t bad = first_non_finite(mono.data() + at, static_cast<std::size_t>(got));
+    if (bad < static_cast<std::size_t>(got))
+      throw Error(ErrorKind::kCorrupt, path,
+                  "sample " + std::to_string(at + bad) + " is NaN or infinite");
     if (got <= 0) break;
-    append_mono(path, interleaved.data(), got, channels, mono);
   }
   const std::int64_t read = static_cast<std::int64_t>(mono.size());
   const std::string declared =

@@ -1,6 +1,8 @@
 // librosa.load equivalents: whole signals and bounded-memory middle excerpts.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "audio/audio.h"
 #include "common/error.h"
@@ -24,13 +26,14 @@ constexpr double kWindowedAboveSeconds = 240.0;
 // Context decoded on each side of the excerpt so the resampler's filter sees real signal.
 constexpr double kMarginSeconds = 1.0;
 
-std::vector<float> crop_or_pad(const std::vector<float>& y, std::int64_t start,
-                               std::int64_t length) {
-  std::vector<float> out(static_cast<std::size_t>(length), 0.0f);
-  const std::int64_t n =
-      std::min<std::int64_t>(length, static_cast<std::int64_t>(y.size()) - start);
-  if (n > 0) std::copy(y.begin() + start, y.begin() + start + n, out.begin());
-  return out;
+// In place: the excerpt is moved to the front of the signal (no second buffer per track).
+std::vector<float> crop_or_pad(std::vector<float> y, std::int64_t start, std::int64_t length) {
+  const std::int64_t n = std::max<std::int64_t>(
+      0, std::min<std::int64_t>(length, static_cast<std::int64_t>(y.size()) - start));
+  if (n > 0 && start > 0) std::copy(y.begin() + start, y.begin() + start + n, y.begin());
+  y.resize(static_cast<std::size_t>(n));
+  y.resize(static_cast<std::size_t>(length), 0.0f);
+  return y;
 }
 
 }  // namespace
@@ -40,10 +43,10 @@ std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::i
   const AudioInfo info = probe_audio(path);
   const bool exact_length_known = info.format != "mp3" && info.frames > 0;
   if (!exact_length_known || info.frames < kWindowedAboveSeconds * info.sample_rate) {
-    const std::vector<float> y = load_mono(path, rate);
-    if (total_length) *total_length = static_cast<std::int64_t>(y.size());
-    return crop_or_pad(y, middle_excerpt_start(static_cast<std::int64_t>(y.size()), length),
-                       length);
+    std::vector<float> y = load_mono(path, rate);
+    const std::int64_t total = static_cast<std::int64_t>(y.size());
+    if (total_length) *total_length = total;
+    return crop_or_pad(std::move(y), middle_excerpt_start(total, length), length);
   }
 
   // Work in units of the rates' common period, so the decoded window starts on an input sample
@@ -63,8 +66,7 @@ std::vector<float> load_middle_excerpt(const std::string& path, int rate, std::i
 
   int file_rate = 0;
   const std::vector<float> window = decode_mono(path, &file_rate, first_in, want_in);
-  const std::vector<float> y = resample(window, file_rate, rate);
-  return crop_or_pad(y, start - first_out, length);
+  return crop_or_pad(resample(window, file_rate, rate), start - first_out, length);
 }
 
 }  // namespace genre

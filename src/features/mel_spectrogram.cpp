@@ -1,6 +1,7 @@
 // STFT (FFTW) + mel projection + dB, matching librosa 0.10.
 #include <fftw3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -19,11 +20,18 @@ std::mutex& fftw_planner_mutex() {
   return m;
 }
 
+// Frames are transformed in batches: the batch's power spectra are stored bin-major
+// ([bin][frame]) so the mel product runs over the batch's frames in unit stride (the compiler
+// vectorises it, each frame keeping the same order of additions) and writes each mel row's
+// frames contiguously.
+constexpr int kBatch = 8;
+
 struct FftwBuffer {
   double* real;
   fftw_complex* spectrum;
   explicit FftwBuffer(int n_fft)
-      : real(fftw_alloc_real(n_fft)), spectrum(fftw_alloc_complex(n_fft / 2 + 1)) {}
+      : real(fftw_alloc_real(static_cast<std::size_t>(n_fft) * kBatch)),
+        spectrum(fftw_alloc_complex(static_cast<std::size_t>(n_fft / 2 + 1) * kBatch)) {}
   ~FftwBuffer() {
     fftw_free(real);
     fftw_free(spectrum);
@@ -96,6 +104,7 @@ Spectrogram MelSpectrogram::mel_power(const float* signal, std::size_t n) const 
   const bool reflect = config_.pad_mode == "reflect";
   const std::int64_t pad = n_fft / 2;
   const std::int64_t length = static_cast<std::int64_t>(n);
+  const double* const window = impl_->window.data();
 
   Spectrogram out;
   out.n_mels = config_.n_mels;
@@ -103,34 +112,46 @@ Spectrogram MelSpectrogram::mel_power(const float* signal, std::size_t n) const 
   out.data.assign(static_cast<std::size_t>(out.n_mels) * out.n_frames, 0.0f);
 
   FftwBuffer buf(n_fft);
-  std::vector<double> power(n_bins);
-  for (int t = 0; t < out.n_frames; ++t) {
-    const std::int64_t origin = static_cast<std::int64_t>(t) * hop - pad;  // center=True
-    for (int i = 0; i < n_fft; ++i) {
-      const std::int64_t s = origin + i;
-      double x;
-      if (s >= 0 && s < length)
-        x = signal[s];
-      else if (reflect && length > 0)
-        x = signal[reflect_index(s, length)];
-      else
-        x = 0.0;
-      buf.real[i] = x * impl_->window[i];
-    }
-    fftw_execute_dft_r2c(impl_->plan, buf.real, buf.spectrum);
-    for (int k = 0; k < n_bins; ++k) {
-      // librosa keeps the STFT as complex64 and squares |X| in float32.
-      const float re = static_cast<float>(buf.spectrum[k][0]);
-      const float im = static_cast<float>(buf.spectrum[k][1]);
-      const float mag = std::sqrt(re * re + im * im);
-      power[k] = static_cast<double>(mag) * mag;
+  std::vector<double> power(static_cast<std::size_t>(n_bins) * kBatch);  // [bin][frame]
+  for (int t0 = 0; t0 < out.n_frames; t0 += kBatch) {
+    const int frames = std::min(kBatch, out.n_frames - t0);
+    for (int f = 0; f < frames; ++f) {
+      double* __restrict real = buf.real + static_cast<std::size_t>(f) * n_fft;
+      const std::int64_t origin = static_cast<std::int64_t>(t0 + f) * hop - pad;  // center=True
+      if (origin >= 0 && origin + n_fft <= length) {
+        const float* __restrict x = signal + origin;
+        for (int i = 0; i < n_fft; ++i) real[i] = static_cast<double>(x[i]) * window[i];
+      } else {
+        for (int i = 0; i < n_fft; ++i) {
+          const std::int64_t s = origin + i;
+          double x = 0.0;
+          if (s >= 0 && s < length)
+            x = signal[s];
+          else if (reflect && length > 0)
+            x = signal[reflect_index(s, length)];
+          real[i] = x * window[i];
+        }
+      }
+      fftw_complex* spectrum = buf.spectrum + static_cast<std::size_t>(f) * n_bins;
+      fftw_execute_dft_r2c(impl_->plan, real, spectrum);
+      for (int k = 0; k < n_bins; ++k) {
+        // librosa keeps the STFT as complex64 and squares |X| in float32.
+        const float re = static_cast<float>(spectrum[k][0]);
+        const float im = static_cast<float>(spectrum[k][1]);
+        const float mag = std::sqrt(re * re + im * im);
+        power[static_cast<std::size_t>(k) * kBatch + f] = static_cast<double>(mag) * mag;
+      }
     }
     for (int m = 0; m < out.n_mels; ++m) {
       const Impl::Band& band = impl_->bands[m];
-      double acc = 0.0;
-      for (std::size_t j = 0; j < band.weights.size(); ++j)
-        acc += band.weights[j] * power[band.first_bin + j];
-      out.at(m, t) = static_cast<float>(acc);
+      double acc[kBatch] = {};
+      for (std::size_t j = 0; j < band.weights.size(); ++j) {
+        const double w = band.weights[j];
+        const double* p = &power[(band.first_bin + j) * kBatch];
+        for (int f = 0; f < kBatch; ++f) acc[f] += w * p[f];
+      }
+      float* row = &out.at(m, t0);
+      for (int f = 0; f < frames; ++f) row[f] = static_cast<float>(acc[f]);
     }
   }
   return out;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+#include <soxr.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "audio/audio.h"
 #include "support/test_support.h"
@@ -34,6 +36,31 @@ TEST(Resample, PreservesInBandToneAndRemovesAliases) {
   }
   EXPECT_NEAR(p_in / 10000, 0.125, 0.005);
   EXPECT_LT(p_above / 10000, 1e-8);  // 9 kHz is above the new Nyquist (6 kHz)
+}
+
+// resample() feeds soxr in blocks; soxr_oneshot (the whole signal in one call, as python-soxr and
+// so librosa do) must give the same samples to the bit, for lengths around the block size too.
+TEST(Resample, BlocksGiveOneShotsSamplesToTheBit) {
+  const std::pair<int, int> rates[] = {
+      {22050, 12000}, {44100, 16000}, {48000, 12000}, {8000, 12000}};
+  for (const auto& [in_rate, out_rate] : rates) {
+    for (std::size_t n : {100u, 16383u, 16385u, 200000u}) {
+      const auto x = test::noise(static_cast<double>(n) / in_rate, in_rate, 7);
+      const std::vector<float> ours = resample(x, in_rate, out_rate);
+      const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+      const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+      const soxr_runtime_spec_t rt = soxr_runtime_spec(1);
+      std::vector<float> ref(ours.size() + 1, 0.0f);
+      std::size_t done = 0;
+      ASSERT_EQ(soxr_oneshot(in_rate, out_rate, 1, x.data(), x.size(), nullptr, ref.data(),
+                             ref.size(), &done, &io, &q, &rt),
+                nullptr);
+      ref.resize(ours.size(), 0.0f);  // librosa's length: trimmed or zero-padded
+      ASSERT_EQ(ours.size(), ref.size());
+      EXPECT_EQ(std::memcmp(ours.data(), ref.data(), ours.size() * sizeof(float)), 0)
+          << in_rate << " -> " << out_rate << ", " << x.size() << " samples";
+    }
+  }
 }
 
 }  // namespace
