@@ -1,10 +1,13 @@
 #include "model/archive_check.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <fstream>
 #include <utility>
 
 #include "common/error.h"
+#include "model/module_code_check.h"
 
 namespace genre {
 
@@ -69,6 +72,27 @@ Directory find_directory(File& file, const std::string& path) {
   if (d.entries > d.size / 46) corrupt(path, "the zip directory claims more entries than it holds");
   return d;
 }
+
+// A deflated record, inflated to the size its directory entry states (already bounded).
+std::string inflate_record(const std::string& packed, std::uint64_t size, const std::string& path,
+                           const std::string& name) {
+  std::string out(size, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) corrupt(path, "zlib failed to start");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
+  z.avail_in = static_cast<uInt>(packed.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int status = inflate(&z, Z_FINISH);
+  const std::uint64_t made = z.total_out;
+  inflateEnd(&z);
+  if (status != Z_STREAM_END || made != size) corrupt(path, "'" + name + "' does not inflate");
+  return out;
+}
+
+// Records LibTorch parses as pickles or compiles as TorchScript are checked whole; they are
+// small (no weights), so a larger one is refused rather than read.
+constexpr std::uint64_t kMaxCheckedRecord = std::uint64_t{64} << 20;
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -233,9 +257,14 @@ void check_model_archive(const std::string& path) {
     if (method == 0 ? size != packed : size > packed * 1032 + 1024)
       corrupt(path, "'" + name + "' claims " + std::to_string(size) + " bytes from " +
                         std::to_string(packed));
-    // LibTorch stores its pickles uncompressed; a deflated one is bounded by the check above.
-    if (method == 0 && ends_with(name, "pkl"))
-      check_pickle_bounds(file.read(data, packed, "'" + name + "'"), path, "'" + name + "'");
+    const bool pickle = ends_with(name, "pkl"), code = ends_with(name, ".py");
+    if (!pickle && !code) continue;
+    if (size > kMaxCheckedRecord)
+      corrupt(path, "'" + name + "' claims " + std::to_string(size) + " bytes");
+    std::string bytes = file.read(data, packed, "'" + name + "'");
+    if (method == 8) bytes = inflate_record(bytes, size, path, name);
+    if (pickle) check_pickle_bounds(bytes, path, "'" + name + "'");
+    if (code) check_module_code(bytes, path, name);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/archive_check.h"
 #include "model/model_file.h"
+#include "model/module_code_check.h"
 #include "support/test_support.h"
 
 namespace genre {
@@ -20,7 +21,7 @@ std::string read_all(const std::string& path) {
 
 std::string saved_model(test::TempDir& dir) {
   ModelInfo info;
-  info.arch.channels = {2, 2};
+  info.arch.channels = {4, 4, 4, 4, 4};
   info.arch.n_classes = 2;
   info.classes = {"a", "b"};
   save_model(dir.file("m.pt"), make_model(info));
@@ -113,6 +114,28 @@ TEST(ArchiveCheck, ZipDirectoryPointingOutsideTheFileIsRejected) {
   test::write_bytes(dir.file("cut.pt"), good.substr(0, good.size() - 30));
   EXPECT_NE(error_of([&] { check_model_archive(dir.file("cut.pt")); }).find("zip"),
             std::string::npos);
+}
+
+TEST(ArchiveCheck, ModuleCodeIsOnlyFieldDeclarations) {
+  auto check = [&](const std::string& code) {
+    return error_of([&] { check_module_code(code, "m.pt", "archive/code/__torch__.py"); });
+  };
+  EXPECT_EQ(check("class Module(Module):\n"
+                  "  __parameters__ = [\"weight\", \"bias\", ]\n"
+                  "  __buffers__ = []\n"
+                  "  __annotations__ = []\n"
+                  "  __annotations__[\"0\"] = __torch__.___torch_mangle_4.Module\n"
+                  "  weight : Tensor\n"
+                  "  bias : Optional[Tensor]\n"
+                  "  genre_model : str\n"),
+            "");
+  // The fuzzer's crash (LibTorch's parser took the misspelt list for a class constant).
+  EXPECT_NE(check("class Module(Module):\n  __parameters__ = []\n  __fbufers__ = []\n")
+                .find("line 3 is not a module declaration"),
+            std::string::npos);
+  EXPECT_NE(check("class Module(Module):\n  def forward(self, x):\n    return x\n"), "");
+  EXPECT_NE(check("class Module(Module):\n  weight : List[List[\n"), "");
+  EXPECT_NE(check("class Module(Module):\n  __parameters__ = [\"a\" ]\n"), "");
 }
 
 }  // namespace
