@@ -109,9 +109,10 @@ TEST(ChangingFiles, DeletedWhileBeingReadIsReadWholeOrNotFound) {
     // An open file stays readable after unlink: the read finishes, or the file was already gone.
     const int kind = read_while(
         path, [&] { fs::remove(path); }, run);
-    if (kind >= 0)
+    if (kind >= 0) {
       EXPECT_EQ(kind, static_cast<int>(ErrorKind::kNotFound))
           << error_kind_name(static_cast<ErrorKind>(kind));
+    }
   }
 }
 
