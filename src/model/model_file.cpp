@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/archive_check.h"
 
 namespace genre {
 
@@ -35,6 +36,7 @@ void check_zip_header(const std::string& path) {
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
   check_zip_header(path);
+  check_model_archive(path);  // lengths LibTorch would allocate before checking them
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, torch::kCPU);

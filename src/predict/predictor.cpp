@@ -15,6 +15,7 @@
 #include "common/parallel.h"
 #include "features/npy.h"
 #include "model/inference.h"
+#include "predict/streamed_segments.h"
 
 namespace genre {
 
@@ -46,6 +47,8 @@ struct Predictor::Item {
   Spectrogram logmel;
   int valid_frames = 0;
   Prediction result;
+  bool streamed = false;  // a long file's segments, already computed by the decoder
+  StreamedCrops crops;
 };
 
 // Runs the model on one batch of decoded inputs, filling in their probabilities (and segments).
@@ -68,7 +71,10 @@ void Predictor::infer(std::vector<Item>& batch, int batch_size) {
   for (std::size_t b = 0; b < batch.size(); ++b) {
     Item& item = batch[b];
     if (!item.result.ok()) continue;
-    if (params_.segments) {
+    if (item.streamed) {
+      set_segments(item.result, item.crops.probabilities, item.crops.offsets);
+      item.crops = StreamedCrops{};
+    } else if (params_.segments) {
       infer_segments(item, batch_size);
     } else {
       if (!group.empty() && batch[group[0]].logmel.n_frames != item.logmel.n_frames) flush_group();
@@ -79,14 +85,24 @@ void Predictor::infer(std::vector<Item>& batch, int batch_size) {
   for (auto& item : batch) item.logmel = Spectrogram{};
 }
 
+int Predictor::segment_hop_frames() const { return std::max(1, crop_frames() / 2); }
+
+int Predictor::crop_frames() const {
+  return model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames
+                                           : model_.info.features.excerpt_frames();
+}
+
 // Crops of the model's length every half crop over the whole track, then windows of them.
 void Predictor::infer_segments(Item& item, int batch_size) {
-  const FeatureConfig& fc = model_.info.features;
-  const int crop_frames =
-      model_.info.arch.input_frames > 0 ? model_.info.arch.input_frames : fc.excerpt_frames();
   std::vector<int> offsets;
-  const torch::Tensor probs = window_probabilities(
-      model_, item.logmel, std::max(1, crop_frames / 2), batch_size, device_, &offsets);
+  const torch::Tensor probs = window_probabilities(model_, item.logmel, segment_hop_frames(),
+                                                   batch_size, device_, &offsets);
+  set_segments(item.result, probs, offsets);
+}
+
+void Predictor::set_segments(Prediction& result, const torch::Tensor& probs,
+                             const std::vector<int>& offsets) const {
+  const FeatureConfig& fc = model_.info.features;
   std::vector<std::vector<float>> crops;
   std::vector<double> starts;
   for (std::size_t w = 0; w < offsets.size(); ++w) {
@@ -94,10 +110,10 @@ void Predictor::infer_segments(Item& item, int batch_size) {
     const float* row = probs[w].data_ptr<float>();
     crops.emplace_back(row, row + probs.size(1));
   }
-  item.result.segments = segment_windows(crops, starts, crop_frames * fc.seconds_per_frame(),
-                                         item.result.seconds, params_.segment);
+  result.segments = segment_windows(crops, starts, crop_frames() * fc.seconds_per_frame(),
+                                    result.seconds, params_.segment);
   const torch::Tensor mean = probs.mean(0);
-  item.result.probabilities.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  result.probabilities.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
 }
 
 void Predictor::run(const std::vector<std::string>& inputs,
@@ -142,10 +158,16 @@ void Predictor::run(const std::vector<std::string>& inputs,
         if (is_npy(inputs[i])) {
           item.logmel = spectrogram_from_npy(inputs[i]);
           item.valid_frames = signal_frames(item.logmel);
+        } else if (params_.segments && should_stream_segments(inputs[i])) {
+          // A long file: its crops run here, a group at a time, instead of holding the track.
+          item.crops = streamed_crop_probabilities(model_, inputs[i], segment_hop_frames(),
+                                                   static_cast<int>(batch_size), device_);
+          item.streamed = true;
+          item.valid_frames = item.crops.valid_frames;
         } else {
           item.logmel = extract_logmel(inputs[i], fc, params_.segments, &item.valid_frames);
         }
-        if (item.logmel.n_mels != model_.info.arch.n_mels)
+        if (!item.streamed && item.logmel.n_mels != model_.info.arch.n_mels)
           throw Error(ErrorKind::kUnsupportedFormat, inputs[i],
                       "has " + std::to_string(item.logmel.n_mels) +
                           " mel bins; the model expects " +

@@ -16,7 +16,7 @@ struct PredictParams {
   int batch_size = 16;
   int jobs = 0;     // decode/feature threads (<= 0: all cores)
   int threads = 0;  // model threads (<= 0: all cores); on the CPU each runs whole batches
-  std::string device = "auto";  // auto | cpu | cuda
+  std::string device = "auto";     // auto | cpu | cuda
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (model/precision.h)
   bool segments = false;  // genre over time: windows of the model's crops over the whole track
   SegmentParams segment;
@@ -55,6 +55,11 @@ class Predictor {
   struct Item;  // one input on its way through: log-mel, then result
   void infer(std::vector<Item>& batch, int batch_size);
   void infer_segments(Item& item, int batch_size);
+  // Genre over time from crop probabilities [crops, classes] and the crops' first frames.
+  void set_segments(Prediction& result, const torch::Tensor& probs,
+                    const std::vector<int>& offsets) const;
+  int crop_frames() const;         // the model's crop
+  int segment_hop_frames() const;  // --segments runs a crop every half crop
 
   Model model_;
   PredictParams params_;
