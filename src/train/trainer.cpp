@@ -20,6 +20,12 @@ namespace genre {
 
 TrainParams train_default_params() { return TrainParams{}; }
 
+void check_fine_tuning_params(const TrainParams& p) {
+  if ((p.backbone_lr < 0 && p.backbone_lr != -1) || p.fine_tune_epochs < 0)
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "the backbone learning rate and fine-tuning epochs must not be negative");
+}
+
 namespace {
 
 // What the schedule multiplies the LR by in an epoch (1-based): 1 throughout for "constant".
@@ -77,9 +83,7 @@ void check_params(const std::vector<Example>& train_set, const TrainParams& p) {
                 "time stretch must be in [0, 1) and frequency shift >= 0");
   if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
     throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
-  if ((p.backbone_lr < 0 && p.backbone_lr != -1) || p.fine_tune_epochs < 0)
-    throw Error(ErrorKind::kInvalidArgument, "",
-                "the backbone learning rate and fine-tuning epochs must not be negative");
+  check_fine_tuning_params(p);
   if (p.amp != "none" && p.amp != "bf16")
     throw Error(ErrorKind::kInvalidArgument, "", "--amp must be none or bf16");
 }

@@ -78,6 +78,10 @@ struct TrainParams {
 
 TrainParams train_default_params();
 
+// Throws genre::Error(kInvalidArgument) unless backbone_lr is -1 (unset) or >= 0 and
+// fine_tune_epochs >= 0. train() checks it; so does a caller with stages before train().
+void check_fine_tuning_params(const TrainParams& p);
+
 struct EpochStats {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;

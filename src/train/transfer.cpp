@@ -14,9 +14,7 @@ TrainResult train_transfer(Model& model, const std::vector<Example>& train_set,
   if (!model.info.arch.is_transfer())
     throw Error(ErrorKind::kInvalidArgument, "", "train_transfer needs a transfer model");
   // Checked before the head stage, so that a bad setting does not fail only after it.
-  if ((p.backbone_lr < 0 && p.backbone_lr != -1) || p.fine_tune_epochs < 0)
-    throw Error(ErrorKind::kInvalidArgument, "",
-                "the backbone learning rate and fine-tuning epochs must not be negative");
+  check_fine_tuning_params(p);
   const torch::Device device = resolve_device(p.device);
   if (features.empty())
     features = frozen_inputs(model, train_set, Freeze::kAllButOutput, p.batch_size, device);
