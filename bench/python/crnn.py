@@ -88,11 +88,16 @@ class TransferNet(nn.Module):
         self.register_buffer("feature_mean", torch.zeros(size))
         self.register_buffer("feature_scale", torch.ones(size))
         self.final_dropout = nn.Dropout(arch.get("final_dropout", 0.0))
-        self.output = nn.Linear(size, arch["n_classes"])
+        hidden = arch.get("head_hidden", 0)
+        self.hidden = nn.Linear(size, hidden) if hidden else None
+        self.output = nn.Linear(hidden or size, arch["n_classes"])
 
     def forward(self, x):
         features = torch.cat([b.layer_features(x) for b in self.backbones], 1)
-        return self.output(self.final_dropout((features - self.feature_mean) / self.feature_scale))
+        x = self.final_dropout((features - self.feature_mean) / self.feature_scale)
+        if self.hidden is not None:
+            x = self.final_dropout(torch.relu(self.hidden(x)))
+        return self.output(x)
 
 
 def default_arch(n_classes=10):

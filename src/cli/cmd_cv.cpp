@@ -33,6 +33,7 @@ int run_cv(CvOptions& o) {
   std::vector<Model> backbones;
   if (o.transfer.enabled() && !o.init.empty())
     throw Error(ErrorKind::kInvalidArgument, "", "use either --backbone or --init");
+  o.transfer.check();
   if (!o.init.empty()) {
     init = load_model(o.init);
     features = init.info.features;

@@ -64,6 +64,7 @@ int run_train(TrainOptions& o) {
   std::vector<Model> backbones;
   if (o.transfer.enabled() && !o.init.empty())
     throw Error(ErrorKind::kInvalidArgument, "", "use either --backbone or --init");
+  o.transfer.check();
   if (!o.init.empty()) {
     init = load_model(o.init);
     features = init.info.features;

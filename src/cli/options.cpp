@@ -99,6 +99,16 @@ void add_transfer_options(CLI::App* app, TransferOptions& o) {
                   "Train a transfer model: a dense layer on the layer features (conv blocks' "
                   "means, GRU state, outputs) of this frozen pretrained CRNN (repeatable: the "
                   "features of several are concatenated), e.g. models/msd-tags.pt");
+  app->add_option("--head-hidden", o.head_hidden,
+                  "With --backbone: a hidden ReLU layer of this width between the features and "
+                  "the output layer (0: the dense layer alone)")
+      ->check(CLI::Range(0, 65536));
+}
+
+void TransferOptions::check() const {
+  if (head_hidden > 0 && !enabled())
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "--head-hidden needs --backbone: head_hidden applies to transfer models only");
 }
 
 std::vector<Model> TransferOptions::load() const {
@@ -111,6 +121,7 @@ TransferParams TransferOptions::params(const ArchOptions& arch) const {
   TransferParams p = transfer_default_params();
   if (arch.input_frames_set) p.input_frames = arch.input_frames;
   if (arch.final_dropout >= 0) p.final_dropout = arch.final_dropout;
+  p.head_hidden = head_hidden;
   return p;
 }
 
@@ -121,9 +132,9 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--weight-decay", p.weight_decay, "Adam weight decay (L2)")
       ->default_val(p.weight_decay);
   app->add_option("--backbone-lr", p.backbone_lr,
-                  "Learning rate of every layer but the output layer, for fine-tuning pretrained "
-                  "layers (--init, or --backbone with --fine-tune-epochs); 0 freezes them "
-                  "(default: --lr; with --fine-tune-epochs: --lr / 10)");
+                  "Learning rate of every layer but the head (output and hidden layer), for "
+                  "fine-tuning pretrained layers (--init, or --backbone with --fine-tune-epochs); "
+                  "0 freezes them (default: --lr; with --fine-tune-epochs: --lr / 10)");
   app->add_option("--fine-tune-epochs", p.fine_tune_epochs,
                   "With --backbone: after fitting the head on frozen features, train the whole "
                   "model end to end this many epochs more (slow: every step runs the backbones)")
@@ -133,10 +144,11 @@ void add_train_params(CLI::App* app, TrainParams& p) {
   app->add_option("--threads", p.threads, "LibTorch threads (default: all cores)");
   add_device_option(app, p.device);
   app->add_option("--amp", p.amp,
-                  "Mixed precision for training: none or bf16 (autocast; faster on CPUs with "
-                  "AVX512-BF16/AMX and on recent GPUs)")
+                  "Mixed precision for training: none, bf16 (autocast; faster on CPUs with "
+                  "AVX512-BF16/AMX and on recent GPUs) or fp16 (CUDA only; autocast with "
+                  "dynamic loss scaling)")
       ->default_val(p.amp)
-      ->check(CLI::IsMember({"none", "bf16"}));
+      ->check(CLI::IsMember({"none", "bf16", "fp16"}));
   app->add_flag("!--no-balance", p.balance_classes,
                 "Do not weight the loss by inverse class frequency");
   app->add_flag("--balance-crops", p.balance_by_crops,

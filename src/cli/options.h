@@ -42,7 +42,10 @@ void add_arch_options(CLI::App* app, ArchOptions& o);
 // layer classifies (model/transfer_model.h).
 struct TransferOptions {
   std::vector<std::string> backbones;
+  int head_hidden = 0;
   bool enabled() const { return !backbones.empty(); }
+  // Options that need --backbone are rejected without it.
+  void check() const;
   std::vector<Model> load() const;
   // --input-frames and --final-dropout of `arch` apply to the transfer model.
   TransferParams params(const ArchOptions& arch) const;

@@ -46,6 +46,8 @@ void ArchConfig::validate() const {
   if (backbones.size() > 8) fail("at most 8 backbones");
   if (final_dropout < 0 || final_dropout >= 1) fail("dropout must be in [0, 1)");
   if (input_frames < 0) fail("input_frames must be >= 0");
+  if (head_hidden < 0 || head_hidden > 65536) fail("head_hidden must be in 0..65536");
+  if (head_hidden > 0 && !is_transfer()) fail("head_hidden applies to transfer models only");
   if (is_transfer()) {
     for (const auto& b : backbones) {
       b.validate();
@@ -100,6 +102,7 @@ void to_json(nlohmann::json& j, const ArchConfig& c) {
                      {"final_dropout", c.final_dropout},
                      {"input_frames", c.input_frames}};
   if (c.is_transfer()) j["backbones"] = c.backbones;
+  if (c.head_hidden > 0) j["head_hidden"] = c.head_hidden;
 }
 
 void from_json(const nlohmann::json& j, ArchConfig& c) {
@@ -125,6 +128,7 @@ void from_json(const nlohmann::json& j, ArchConfig& c) {
   c.gru_type = j.value("gru_type", d.gru_type);
   c.final_dropout = j.value("final_dropout", d.final_dropout);
   c.input_frames = j.value("input_frames", d.input_frames);
+  c.head_hidden = j.value("head_hidden", d.head_hidden);
   c.backbones.clear();
   if (j.contains("backbones"))
     for (const auto& b : j.at("backbones")) c.backbones.push_back(b.get<ArchConfig>());

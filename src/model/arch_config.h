@@ -49,6 +49,9 @@ struct ArchConfig {
   // then do not apply; n_mels, n_classes, mode, final_dropout and input_frames do.
   std::vector<ArchConfig> backbones;
   bool is_transfer() const { return !backbones.empty(); }
+  // Transfer models: width of a hidden ReLU layer between the standardised features and the
+  // output layer (0: none, the dense layer alone). Dropout (final_dropout) precedes each layer.
+  int head_hidden = 0;
   // Size of layer_features() of a CRNN with this config, and of a transfer model's input to its
   // dense layer (the sum over its backbones).
   int layer_feature_size() const;

@@ -91,7 +91,12 @@ CrnnImpl::CrnnImpl(const ArchConfig& cfg) : config(cfg) {
     const int size = config.layer_feature_size();
     feature_mean = register_buffer("feature_mean", torch::zeros({size}));
     feature_scale = register_buffer("feature_scale", torch::ones({size}));
-    output = register_module("output", torch::nn::Linear(size, config.n_classes));
+    int head_in = size;
+    if (config.head_hidden > 0) {
+      hidden = register_module("hidden", torch::nn::Linear(size, config.head_hidden));
+      head_in = config.head_hidden;
+    }
+    output = register_module("output", torch::nn::Linear(head_in, config.n_classes));
     train(is_training());
     return;
   }
@@ -233,7 +238,11 @@ void CrnnImpl::train(bool on) {
 
 torch::Tensor CrnnImpl::classify(torch::Tensor embedding) {
   if (config.is_transfer()) embedding = (embedding - feature_mean) / feature_scale;
-  return output(final_dropout(embedding));
+  if (hidden)
+    embedding = final_dropout(torch::relu(hidden(final_dropout(embedding))));
+  else
+    embedding = final_dropout(embedding);
+  return output(embedding);
 }
 
 torch::Tensor CrnnImpl::forward(torch::Tensor x) { return classify(embed(x)); }
@@ -249,6 +258,10 @@ void to_channels_last(Crnn& net) {
   torch::NoGradGuard no_grad;
   for (auto& p : net->parameters())
     if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+bool is_head_parameter(const std::string& name) {
+  return name.rfind("output.", 0) == 0 || name.rfind("hidden.", 0) == 0;
 }
 
 void prepare_for_inference(Crnn& net) {

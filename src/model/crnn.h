@@ -5,12 +5,13 @@
 //
 // A transfer model (ArchConfig::backbones) holds frozen CRNNs instead of its own layers:
 //   [B, 1, mels, T] -> each backbone's layer_features -> concat -> standardise -> dropout
-//                   -> Linear -> logits
+//                   -> (Linear -> ReLU -> dropout, with head_hidden) -> Linear -> logits
 #pragma once
 
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -94,6 +95,7 @@ struct CrnnImpl : torch::nn::Module {
   torch::nn::ModuleList keras_grus;
   torch::nn::Dropout final_dropout{nullptr};
   torch::nn::Linear output{nullptr};
+  torch::nn::Linear hidden{nullptr};          // transfer models with head_hidden only
   torch::nn::ModuleList backbones;            // transfer models only
   torch::Tensor feature_mean, feature_scale;  // transfer models only (buffers)
   // The GRUs as plain loops (prepare_for_inference on the CPU); stale once weights change, so
@@ -101,6 +103,10 @@ struct CrnnImpl : torch::nn::Module {
   std::shared_ptr<const GruInference> fast_gru;
 };
 TORCH_MODULE(Crnn);
+
+// Whether a parameter name belongs to the classifier head: the output layer and a transfer
+// model's hidden layer (what a linear probe or the head stage of transfer learning trains).
+bool is_head_parameter(const std::string& name);
 
 // Stores the 4-d conv weights channels-last (NHWC). With channels-last inputs, oneDNN's CPU
 // convolutions are faster for inference (measured in bench_model); results are unchanged.

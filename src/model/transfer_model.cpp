@@ -19,6 +19,7 @@ Model make_transfer_model(const std::vector<Model>& backbones,
   info.arch.mode = OutputMode::kSingleLabel;
   info.arch.input_frames = params.input_frames;
   info.arch.final_dropout = params.final_dropout;
+  info.arch.head_hidden = params.head_hidden;
   nlohmann::json sources = nlohmann::json::array();
   for (const Model& b : backbones) {
     if (b.info.arch.is_transfer())

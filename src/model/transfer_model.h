@@ -15,6 +15,7 @@ struct TransferParams {
   // one window per track and epoch and prediction averages the windows' probabilities.
   int input_frames = 0;
   double final_dropout = 0.0;  // dropout on the standardised features in training
+  int head_hidden = 0;         // a hidden ReLU layer of this width in the head (0: none)
 };
 
 TransferParams transfer_default_params();

@@ -51,6 +51,8 @@ void save_checkpoint(const std::string& path, Crnn& net, torch::optim::Adam& opt
                                 {"plateau_epochs", s.plateau_epochs},
                                 {"averaged", s.averaged},
                                 {"lr", s.lr},
+                                {"loss_scale", s.loss_scale},
+                                {"loss_scale_clean_steps", s.loss_scale_clean_steps},
                                 {"best_epoch", s.result.best_epoch},
                                 {"best_valid_score", s.result.best_valid_score},
                                 {"seconds", s.result.seconds},
@@ -93,6 +95,9 @@ TrainerState load_checkpoint(const std::string& bytes, const std::string& path, 
     s.plateau_epochs = state.at("plateau_epochs");
     s.averaged = state.at("averaged");
     s.lr = state.at("lr");
+    // Checkpoints from before fp16 training have no scaler state.
+    s.loss_scale = state.value("loss_scale", 0.0);
+    s.loss_scale_clean_steps = state.value("loss_scale_clean_steps", 0);
     s.result.best_epoch = state.at("best_epoch");
     s.result.best_valid_score = state.at("best_valid_score");
     s.result.seconds = state.at("seconds");

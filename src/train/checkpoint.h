@@ -21,6 +21,8 @@ struct TrainerState {
   int epoch = 0;  // the last completed epoch
   int bad_epochs = 0, plateau_epochs = 0, averaged = 0;
   double lr = 0;
+  double loss_scale = 0;  // fp16 training's loss scaler (0: none)
+  int loss_scale_clean_steps = 0;
   TrainResult result;
   WeightMap best_weights, average;
 };

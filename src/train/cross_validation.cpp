@@ -79,7 +79,7 @@ CvResult cross_validate(const PreparedData& data, const PreparedData* extra, con
       transfer_weights(model, *params.init, params.freeze_conv || params.linear_probe);
       if (params.linear_probe)
         for (auto& p : model.net->named_parameters())
-          if (p.key().rfind("output.", 0) != 0) p.value().set_requires_grad(false);
+          if (!is_head_parameter(p.key())) p.value().set_requires_grad(false);
     }
     TrainParams tp = params.train;
     tp.checkpoint.clear();

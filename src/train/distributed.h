@@ -48,6 +48,9 @@ class DistributedJob : public BatchNormReducer {
   int world_size() const { return world_size_; }
   bool enabled() const { return world_size_ > 1; }
   bool is_root() const { return rank_ == 0; }
+  // CUDA tensors are reduced with NCCL (a build with GENRE_NCCL, a GPU present and
+  // GENRE_NO_NCCL unset); otherwise everything goes through Gloo on the CPU.
+  bool uses_nccl() const;
   // Example i of a sharded set belongs to rank i % world_size.
   bool owns(std::size_t i) const { return static_cast<int>(i % world_size_) == rank_; }
 
@@ -65,6 +68,7 @@ class DistributedJob : public BatchNormReducer {
   void barrier();
 
  private:
+  void connect_nccl(const DistributedEnv& env, std::chrono::milliseconds timeout);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, world_size_ = 1;

@@ -71,7 +71,7 @@ TrainResult train_frozen(Model& model, const std::vector<torch::Tensor>& inputs,
   if (model.info.arch.is_transfer()) model.net->fit_standardization(torch::cat(inputs));
   std::vector<torch::Tensor> trainable;
   for (auto& param : model.net->named_parameters()) {
-    const bool is_head = param.key().rfind("output.", 0) == 0 ||
+    const bool is_head = is_head_parameter(param.key()) ||
                          (freeze == Freeze::kConv && (param.key().rfind("gru.", 0) == 0 ||
                                                       param.key().rfind("keras_grus.", 0) == 0));
     param.value().set_requires_grad(is_head);

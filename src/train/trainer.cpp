@@ -15,6 +15,7 @@
 #include "train/augment.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/loss_scaler.h"
 
 namespace genre {
 
@@ -35,16 +36,16 @@ double schedule_factor(const TrainParams& p, int epoch) {
   return 1.0;
 }
 
-bool is_output_layer(const std::string& name) { return name.rfind("output.", 0) == 0; }
-
-// Adam over the trainable parameters in two groups: the output layer at lr and every other layer
-// at p.backbone_lr (when set; 0 leaves those layers frozen). `scale` gets each group's LR over lr.
+// Adam over the trainable parameters in two groups: the head (the output layer, and a transfer
+// model's hidden layer) at lr and every other layer at p.backbone_lr (when set; 0 leaves those
+// layers frozen). `scale` gets each group's LR over lr.
 torch::optim::Adam make_optimizer(Crnn& net, const TrainParams& p, std::vector<double>& scale) {
   std::vector<torch::Tensor> head, body;
   for (auto& param : net->named_parameters()) {
-    if (p.backbone_lr == 0 && !is_output_layer(param.key())) param.value().set_requires_grad(false);
+    if (p.backbone_lr == 0 && !is_head_parameter(param.key()))
+      param.value().set_requires_grad(false);
     if (!param.value().requires_grad()) continue;
-    (is_output_layer(param.key()) || p.backbone_lr < 0 ? head : body).push_back(param.value());
+    (is_head_parameter(param.key()) || p.backbone_lr < 0 ? head : body).push_back(param.value());
   }
   const auto options = torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -84,8 +85,8 @@ void check_params(const std::vector<Example>& train_set, const TrainParams& p) {
   if (!(p.label_smoothing >= 0 && p.label_smoothing < 1))
     throw Error(ErrorKind::kInvalidArgument, "", "label smoothing must be in [0, 1)");
   check_fine_tuning_params(p);
-  if (p.amp != "none" && p.amp != "bf16")
-    throw Error(ErrorKind::kInvalidArgument, "", "--amp must be none or bf16");
+  if (p.amp != "none" && p.amp != "bf16" && p.amp != "fp16")
+    throw Error(ErrorKind::kInvalidArgument, "", "--amp must be none, bf16 or fp16");
 }
 
 // The checkpoint's bytes as rank 0 reads them, on every rank (no shared filesystem needed).
@@ -112,6 +113,10 @@ struct EpochSetup {
   torch::Device device;
 };
 
+Precision amp_precision(const std::string& amp) {
+  return amp == "bf16" ? Precision::kBf16 : amp == "fp16" ? Precision::kFp16 : Precision::kFp32;
+}
+
 // Mean loss over a batch's examples (class-weighted, label-smoothed as the params say).
 torch::Tensor batch_loss(const torch::Tensor& logits, const torch::Tensor& target,
                          const EpochSetup& s) {
@@ -137,7 +142,7 @@ struct EpochTotals {
 // batch (batch norms are synchronised by the caller's BatchNormSyncGuard).
 EpochTotals run_epoch(Crnn& net, torch::optim::Adam& optimizer, const EpochSetup& s,
                       const std::vector<std::size_t>& order, std::mt19937_64& rng, int epoch,
-                      DistributedJob& job) {
+                      DistributedJob& job, LossScaler& scaler) {
   const std::size_t world = job.world_size();
   const std::size_t global_batch = static_cast<std::size_t>(s.p.batch_size) * world;
   const auto params = net->parameters();
@@ -158,17 +163,21 @@ EpochTotals run_epoch(Crnn& net, torch::optim::Adam& optimizer, const EpochSetup
         (cuda ? batch.target.pin_memory() : batch.target).to(s.device, cuda);
     torch::Tensor logits, loss;
     {
-      const AutocastGuard amp(s.p.amp == "bf16" ? Precision::kBf16 : Precision::kFp32, s.device);
+      const AutocastGuard amp(amp_precision(s.p.amp), s.device);
       logits = net->forward(x).to(torch::kFloat32);
       loss = batch_loss(logits, target, s);
     }
     optimizer.zero_grad();
     if (job.enabled())
-      (loss * (static_cast<double>(ids.size()) / (end - start))).backward();
+      scaler.scale(loss * (static_cast<double>(ids.size()) / (end - start))).backward();
     else
-      loss.backward();
+      scaler.scale(loss).backward();
     job.all_reduce_gradients(params);
-    optimizer.step();
+    // fp16: a step whose gradients overflowed is skipped (every process alike: the gradients
+    // are already summed) and the loss scale lowered.
+    const bool finite = scaler.unscale_and_check(params);
+    if (finite) optimizer.step();
+    scaler.update(finite);
     totals.loss_sum += loss.item<double>() * ids.size();
     totals.correct += logits.argmax(1).cpu().eq(batch.primary).sum().item<int64_t>();
     progress.tick(end - start);
@@ -266,6 +275,10 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
   DistributedJob& job = distributed_job();
   const BatchNormSyncGuard sync_batch_norm(job.enabled() ? &job : nullptr);
   const torch::Device device = resolve_device(p.device);
+  if (p.amp == "fp16" && !device.is_cuda())
+    throw Error(ErrorKind::kInvalidArgument, "",
+                "--amp fp16 needs a CUDA device (fp16 autocast is CUDA-only); use --amp bf16 on "
+                "the CPU");
   Crnn& net = model.net;
   net->to(device);
   job.broadcast_module(*net);  // every process starts from rank 0's weights
@@ -297,6 +310,9 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     if (!p.quiet)
       std::fprintf(stderr, "resuming from %s after epoch %d\n", resume.c_str(), st.epoch);
   }
+  LossScaler scaler(p.amp == "fp16");
+  if (scaler.enabled() && st.loss_scale > 0)
+    scaler.restore(st.loss_scale, st.loss_scale_clean_steps);
 
   bool stop =
       !st.result.history.empty() && p.early_stopping > 0 && st.bad_epochs >= p.early_stopping;
@@ -317,7 +333,11 @@ TrainResult train(Model& model, const std::vector<Example>& train_set,
     if (job.rank() > 0) rng.seed(p.seed * 7919ull + epoch + 104729ull * job.rank());
 
     net->train();
-    const EpochTotals totals = run_epoch(net, optimizer, setup, order, rng, epoch, job);
+    const EpochTotals totals = run_epoch(net, optimizer, setup, order, rng, epoch, job, scaler);
+    if (scaler.enabled()) {
+      st.loss_scale = scaler.current_scale();
+      st.loss_scale_clean_steps = scaler.clean_steps();
+    }
     EpochStats stats;
     stats.epoch = epoch;
     stats.train_loss = totals.loss_sum / order.size();

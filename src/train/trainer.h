@@ -25,9 +25,9 @@ struct TrainParams {
   int batch_size = 32;
   double lr = 1e-3;
   double weight_decay = 0.0;
-  // Learning rate of every layer but the output layer: the pretrained part when fine-tuning
-  // (--init, or a transfer model's backbones in its fine-tuning stage). < 0: the same as lr;
-  // 0: those layers stay frozen.
+  // Learning rate of every layer but the head (the output layer and a transfer model's hidden
+  // layer): the pretrained part when fine-tuning (--init, or a transfer model's backbones in its
+  // fine-tuning stage). < 0: the same as lr; 0: those layers stay frozen.
   double backbone_lr = -1;
   // Transfer models: after the head is fitted on the backbones' frozen features, train the whole
   // model end to end this many epochs more (backbones at backbone_lr, default lr / 10).
@@ -35,8 +35,8 @@ struct TrainParams {
   std::uint64_t seed = 1;
   int threads = 0;              // LibTorch intra-op threads; <= 0: all cores
   std::string device = "auto";  // auto | cpu | cuda
-  // Mixed precision for the training forward pass: "none" or "bf16" (autocast; fp16 would need
-  // loss scaling, which genre does not do).
+  // Mixed precision for the training forward pass: "none", "bf16" (autocast) or "fp16" (CUDA
+  // only: autocast with dynamic loss scaling, train/loss_scaler.h).
   std::string amp = "none";
   bool balance_classes = true;  // weight the loss by inverse class frequency
   // Count class frequency over the crops an epoch draws rather than over tracks: with crops

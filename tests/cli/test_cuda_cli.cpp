@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -65,6 +66,29 @@ TEST(CudaCli, TrainEvaluatePredictOnTheGpuMatchTheCpu) {
   while (std::getline(sa, la) && std::getline(sb, lb)) {
     const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
     EXPECT_EQ(ja["label"], jb["label"]) << la;
+  }
+}
+
+// fp16 autocast with dynamic loss scaling trains as fp32 does, to fp16's precision.
+TEST(CudaCli, Fp16TrainingWithLossScalingFollowsFp32) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device (or a CPU-only LibTorch): fp16 training is not tested here";
+  test::TempDir dir;
+  test::make_synthetic_dataset(dir.file("data"), 6, 2.0);
+  const std::string genre = test::genre_binary();
+  std::string err;
+  for (const std::string amp : {"none", "fp16"})
+    ASSERT_EQ(test::run_command(genre + " train --data " + dir.file("data") + kTiny +
+                                    " --device cuda --amp " + amp + " -o " + dir.file(amp + ".pt"),
+                                nullptr, &err),
+              0)
+        << err;
+  const auto fp32 = log_lines(dir.file("none.pt.log.jsonl"));
+  const auto fp16 = log_lines(dir.file("fp16.pt.log.jsonl"));
+  ASSERT_EQ(fp32.size(), fp16.size());
+  for (std::size_t e = 0; e < fp32.size(); ++e) {
+    EXPECT_TRUE(std::isfinite(fp16[e]["train_loss"].get<double>()));
+    EXPECT_NEAR(fp32[e]["train_loss"].get<double>(), fp16[e]["train_loss"].get<double>(), 5e-2);
   }
 }
 

@@ -79,5 +79,42 @@ TEST(TransferCli, CrossValidateTrainPredictEvaluateExport) {
   EXPECT_NE(err.find("either --backbone or --init"), std::string::npos) << err;
 }
 
+// --head-hidden: a hidden ReLU layer in the head, kept in the model file and used by cv,
+// predict and info like the dense head.
+TEST(TransferCli, AHiddenLayerHead) {
+  test::TempDir dir;
+  test::make_synthetic_dataset(dir.file("data"), 4, 2.0);
+  test::write_tiny_tagger(dir.file("a.pt"), 1);
+  const std::string common = " --data " + dir.file("data") + " --backbone " + dir.file("a.pt") +
+                             " --head-hidden 16 --final-dropout 0.2 --epochs 30 --batch-size 4 "
+                             "--threads 2 -q --no-cache";
+  std::string out, err;
+  ASSERT_EQ(test::run_command(genre() + " cv" + common + " --folds 2 --json", &out, &err), 0)
+      << err;
+  const auto cv = nlohmann::json::parse(out);
+  EXPECT_EQ(cv["arch"]["head_hidden"], 16) << out;
+  EXPECT_GE(cv["mean_accuracy"].get<double>(), 0.5) << out;
+  ASSERT_EQ(test::run_command(genre() + " train" + common + " --split none -o " + dir.file("t.pt"),
+                              nullptr, &err),
+            0)
+      << err;
+  ASSERT_EQ(test::run_command(genre() + " info " + dir.file("t.pt"), &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["arch"]["head_hidden"], 16) << out;
+  ASSERT_EQ(test::run_command(genre() + " predict --json --model " + dir.file("t.pt") + " " +
+                                  dir.file("data/tone"),
+                              &out, &err),
+            0)
+      << err;
+  int tones = 0;
+  for (const auto& r : nlohmann::json::parse(out)["predictions"]) tones += r["label"] == "tone";
+  EXPECT_GE(tones, 3) << out;
+  // Only transfer models have a head to widen.
+  EXPECT_EQ(test::run_command(genre() + " train --data " + dir.file("data") +
+                                  " --head-hidden 16 -q --no-cache -o " + dir.file("x.pt"),
+                              nullptr, &err),
+            2);
+  EXPECT_NE(err.find("head_hidden applies to transfer models only"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace genre

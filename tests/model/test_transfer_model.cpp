@@ -116,6 +116,36 @@ TEST(TransferModel, WindowsAreAveragedOverTheTrack) {
   EXPECT_TRUE(torch::allclose(track, sum / 7.0, 1e-5, 1e-6));
 }
 
+TEST(TransferModel, AHiddenLayerHeadIsAReluMlpThatSavesAndLoads) {
+  test::TempDir dir;
+  TransferParams p = transfer_default_params();
+  p.head_hidden = 6;
+  torch::manual_seed(6);
+  Model m = make_transfer_model({tiny_tagger(1, 5)}, {"a", "b", "c"}, p);
+  ASSERT_TRUE(m.net->hidden);
+  EXPECT_EQ(m.net->hidden->weight.sizes(), (std::vector<int64_t>{6, 21}));
+  EXPECT_EQ(m.net->output->weight.sizes(), (std::vector<int64_t>{3, 6}));
+  EXPECT_TRUE(is_head_parameter("hidden.weight"));
+  EXPECT_TRUE(is_head_parameter("output.bias"));
+  EXPECT_FALSE(is_head_parameter("backbones.0.output.weight"));
+  m.net->fit_standardization(torch::randn({6, 21}) * 2);
+  m.net->eval();
+  const torch::Tensor x = torch::randn({2, 1, 96, 64});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z = (m.net->embed(x) - m.net->feature_mean) / m.net->feature_scale;
+  const torch::Tensor expected = m.net->output(torch::relu(m.net->hidden(z)));
+  EXPECT_TRUE(torch::allclose(m.net->forward(x), expected, 1e-6, 1e-6));
+  save_model(dir.file("h.pt"), m);
+  Model loaded = load_model(dir.file("h.pt"));
+  EXPECT_EQ(loaded.info.arch.head_hidden, 6);
+  EXPECT_TRUE(torch::equal(loaded.net->forward(x), m.net->forward(x)));
+  // Only transfer models have a head of their own to widen.
+  ArchConfig plain = arch_default_params();
+  plain.head_hidden = 4;
+  EXPECT_EQ(test::error_kind_of([&] { plain.validate(); }),
+            static_cast<int>(ErrorKind::kInvalidArgument));
+}
+
 TEST(TransferModel, BackbonesMustShareOneFrontEnd) {
   Model a = tiny_tagger(1, 5), b = tiny_tagger(2, 3);
   b.info.features.sample_rate = 16000;

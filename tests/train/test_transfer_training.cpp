@@ -111,6 +111,22 @@ TEST(TransferTraining, WithoutFineTuningTheBackbonesStayAsImported) {
   EXPECT_GT(max_change(start, model, "output.", true), 0.0);
 }
 
+TEST(TransferTraining, AHiddenLayerHeadIsTrainedWithTheOutputLayer) {
+  Fixture f;
+  TransferParams tp = transfer_default_params();
+  tp.head_hidden = 8;
+  torch::manual_seed(3);
+  Model model = make_transfer_model({f.backbone}, f.data.dataset.classes, tp);
+  const Snapshot start = snapshot(model);
+  const auto set = f.data.select(f.data.all_indices());
+  const TrainResult r = train_transfer(model, set, {}, quiet_params(30));
+  EXPECT_EQ(max_change(start, model, "backbones.", true), 0.0);
+  EXPECT_GT(max_change(start, model, "hidden.", true), 0.0);
+  EXPECT_GT(max_change(start, model, "output.", true), 0.0);
+  // The head learns: its training loss falls well below where it started.
+  EXPECT_LT(r.history.back().train_loss, 0.7 * r.history.front().train_loss);
+}
+
 TEST(TransferTraining, NegativeSettingsAreRejected) {
   Fixture f;
   Model model = f.transfer_model();
