@@ -105,8 +105,9 @@ TEST(TransferCli, AHiddenLayerHead) {
                               &out, &err),
             0)
       << err;
+  const auto pred = nlohmann::json::parse(out);  // kept alive for the loop below
   int tones = 0;
-  for (const auto& r : nlohmann::json::parse(out)["predictions"]) tones += r["label"] == "tone";
+  for (const auto& r : pred["predictions"]) tones += r["label"] == "tone";
   EXPECT_GE(tones, 3) << out;
   // Only transfer models have a head to widen.
   EXPECT_EQ(test::run_command(genre() + " train --data " + dir.file("data") +
