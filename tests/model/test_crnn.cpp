@@ -65,6 +65,34 @@ TEST(Crnn, InferenceFormMatchesThePlainModel) {
   EXPECT_GT(plain.abs().max().item<float>(), 1e-2);  // not a trivially small output
 }
 
+// Long inputs run the inference form's conv + pool in slices of frames (less memory): the same
+// values as the whole conv, the tail a pool drops dropped, the layout kept channels-last.
+TEST(Crnn, SlicedInferenceFormMatchesTheWholeConv) {
+  torch::manual_seed(5);
+  torch::InferenceMode guard;
+  for (const auto& [in, pool] : {std::pair<int, int>{1, 2}, {8, 3}}) {
+    // About a 29 s excerpt at 16 kHz (1,813 frames); for each pool one length leaves a tail the
+    // pool drops and one does not (the last slice then reads the zero padding).
+    for (const auto& [frames, channels_last] :
+         {std::pair<int64_t, bool>{1814, true}, {1814, false}, {1815, true}, {1815, false}}) {
+      ConvBlock block(in, 16, std::make_pair(pool, pool), 1e-3, 0.0);
+      block->eval();
+      block->fold_batch_norm(channels_last);
+      torch::Tensor x = torch::randn({2, in, 12, frames});
+      if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+      const torch::Tensor sliced = block->forward(x);
+      const torch::Tensor whole =
+          torch::elu(block->pool(torch::conv2d(x, block->folded_weight, block->folded_bias, 1, 1)));
+      ASSERT_EQ(sliced.sizes(), whole.sizes());
+      EXPECT_LE((sliced - whole).abs().max().item<float>(), 1e-6)
+          << in << " " << frames << " " << channels_last;
+      if (channels_last && in > 1) {
+        EXPECT_TRUE(sliced.is_contiguous(torch::MemoryFormat::ChannelsLast));
+      }
+    }
+  }
+}
+
 TEST(Crnn, TrainingModeDropsTheInferenceForm) {
   torch::manual_seed(4);
   Crnn net(arch_default_params());
