@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "model/module_code_check.h"
@@ -139,6 +140,68 @@ Arg arg_of(unsigned char op) {
   return Arg::kUnknown;  // STOP ('.'), or an opcode LibTorch rejects on its own
 }
 
+// What an opcode does to the pickle's stack (Python's pickletools semantics): `need` items taken
+// from above the innermost mark, `make` pushed back; kToMark ops also take the mark and what lies
+// above it, kIntoMark ops need `need` items below the mark as well (the list, dict or set filled).
+enum class Marks { kNone, kPush, kToMark, kIntoMark };
+struct StackEffect {
+  int need = 0, make = 0;
+  Marks marks = Marks::kNone;
+};
+
+StackEffect effect_of(char op) {
+  switch (op) {
+    case '(':
+      return {0, 0, Marks::kPush};
+    case '0':  // POP
+    case '.':  // STOP
+      return {1, 0};
+    case '1':  // POP_MARK
+      return {0, 0, Marks::kToMark};
+    case '2':  // DUP
+      return {1, 2};
+    case 'p':  // PUT, BINPUT, LONG_BINPUT, MEMOIZE, READONLY_BUFFER, TUPLE1
+    case 'q':
+    case 'r':
+    case '\x94':
+    case '\x98':
+    case '\x85':
+    case 'Q':  // BINPERSID
+      return {1, 1};
+    case 'R':  // REDUCE, BUILD, NEWOBJ, STACK_GLOBAL, TUPLE2, APPEND
+    case 'b':
+    case '\x81':
+    case '\x93':
+    case '\x86':
+    case 'a':
+      return {2, 1};
+    case 's':  // SETITEM, TUPLE3, NEWOBJ_EX
+    case '\x87':
+    case '\x92':
+      return {3, 1};
+    case 'e':  // APPENDS, SETITEMS, ADDITEMS
+    case 'u':
+    case '\x90':
+      return {1, 1, Marks::kIntoMark};
+    case 'd':  // DICT, LIST, TUPLE, FROZENSET, INST: the items above the mark become one
+    case 'l':
+    case 't':
+    case '\x91':
+    case 'i':
+      return {0, 1, Marks::kToMark};
+    case 'o':  // OBJ: the class and its arguments above the mark
+      return {1, 1, Marks::kToMark};
+    case '\x80':  // PROTO, FRAME
+    case '\x95':
+      return {0, 0};
+    default:  // every other known opcode pushes one value
+      return {0, 1};
+  }
+}
+
+// Deeper nesting than any model's pickle; bounds the scan's own memory.
+constexpr std::size_t kMaxMarks = 10000;
+
 }  // namespace
 
 void check_pickle_bounds(std::string_view b, const std::string& path, const std::string& what) {
@@ -163,8 +226,40 @@ void check_pickle_bounds(std::string_view b, const std::string& path, const std:
     if (nl == std::string_view::npos) fail("cut short");
     i = nl + 1;
   };
+  // LibTorch's unpickler (1.13) indexes its stack without checking its depth: a BUILD on a stack
+  // of one swapped memory outside it (found by fuzz_model_file). Items above each mark, innermost
+  // last.
+  std::vector<std::size_t> stack{0};
+  auto apply = [&](unsigned char op) {
+    const StackEffect e = effect_of(static_cast<char>(op));
+    if (e.marks == Marks::kPush) {
+      if (stack.size() > kMaxMarks) fail("marks nested too deep");
+      stack.push_back(0);
+      return;
+    }
+    if (e.marks == Marks::kToMark || e.marks == Marks::kIntoMark) {
+      if (stack.size() < 2) fail("no mark to pop to");
+      if (stack.back() < static_cast<std::size_t>(e.marks == Marks::kToMark ? e.need : 0))
+        fail("too few items above the mark");
+      stack.pop_back();
+      if (e.marks == Marks::kIntoMark && stack.back() < static_cast<std::size_t>(e.need))
+        fail("nothing below the mark to add to");
+      if (e.marks == Marks::kToMark) stack.back() += static_cast<std::size_t>(e.make);
+      return;
+    }
+    if (stack.back() < static_cast<std::size_t>(e.need))
+      fail("the stack holds " + std::to_string(stack.back()) + ", the opcode takes " +
+           std::to_string(e.need));
+    stack.back() =
+        stack.back() - static_cast<std::size_t>(e.need) + static_cast<std::size_t>(e.make);
+  };
   while (i < b.size()) {
     at = i;
+    const unsigned char op = static_cast<unsigned char>(b[i]);
+    if (op == '.') {  // STOP: the value left on the stack is the pickle's
+      apply(op);
+      return;
+    }
     switch (arg_of(static_cast<unsigned char>(b[i++]))) {
       case Arg::kNone:
         break;
@@ -217,6 +312,7 @@ void check_pickle_bounds(std::string_view b, const std::string& path, const std:
       case Arg::kUnknown:
         return;
     }
+    apply(op);
   }
 }
 

@@ -14,12 +14,15 @@
 namespace genre {
 
 // Throws Error(kModelFile, path, ...) when the zip's directory points outside the file, a record
-// claims more than it can hold, or a stored pickle carries a length or memo index past its end.
+// claims more than it can hold, or a stored pickle carries a length or memo index past its end or
+// pops more than its stack holds.
 // Well-formed archives (every file LibTorch or PyTorch writes) pass unchanged.
 void check_model_archive(const std::string& path);
 
 // The pickle part alone: `what` names the record in the message. Opcodes it does not know end
-// the scan (LibTorch rejects them itself); only lengths it can see are checked.
+// the scan (LibTorch rejects them itself); the lengths it can see are checked, and that no opcode
+// takes more items from the stack (or from above its mark) than are there, which LibTorch's
+// unpickler does not check.
 void check_pickle_bounds(std::string_view bytes, const std::string& path, const std::string& what);
 
 }  // namespace genre

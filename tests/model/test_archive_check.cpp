@@ -93,6 +93,36 @@ TEST(ArchiveCheck, PickleLengthsAndMemoIndices) {
             std::string::npos);
 }
 
+TEST(ArchiveCheck, PickleStackDepth) {
+  auto check = [&](const std::string& bytes) {
+    return error_of([&] { check_pickle_bounds(bytes, "m.pt", "'data.pkl'"); });
+  };
+  // A list filled by APPENDS, a dict by SETITEMS, an object built as LibTorch writes one.
+  EXPECT_EQ(check(bytes_of("\x80\x02]q\x00(K\x01K\x02"
+                           "e.")),
+            "");
+  EXPECT_EQ(check(bytes_of("\x80\x02}(X\x01\x00\x00\x00"
+                           "aK\x01u.")),
+            "");
+  EXPECT_EQ(check(bytes_of("\x80\x02"
+                           "c__torch__\nModule\nq\x00)\x81}b.")),
+            "");
+  // The fuzzer's crash: BUILD right after GLOBAL (LibTorch 1.13 swapped the item below the
+  // stack's start; bad-free under ASan).
+  EXPECT_NE(check(bytes_of("\x80\x02"
+                           "c__torch__\nModule\nb."))
+                .find("byte 20: the stack holds 1, the opcode takes 2"),
+            std::string::npos);
+  EXPECT_NE(check(bytes_of("\x80\x02K\x01t.")).find("no mark to pop to"), std::string::npos);
+  EXPECT_NE(check(bytes_of("\x80\x02(e.")).find("nothing below the mark"), std::string::npos);
+  // Items below a mark are out of reach until it is popped.
+  EXPECT_NE(check(bytes_of("\x80\x02K\x01K\x02(R.")).find("the stack holds 0, the opcode takes 2"),
+            std::string::npos);
+  EXPECT_NE(check(bytes_of("\x80\x02.")).find("the stack holds 0, the opcode takes 1"),
+            std::string::npos);
+  EXPECT_NE(check(std::string(20000, '(')).find("marks nested too deep"), std::string::npos);
+}
+
 TEST(ArchiveCheck, ZipDirectoryPointingOutsideTheFileIsRejected) {
   test::TempDir dir;
   const std::string good = saved_model(dir);
