@@ -20,16 +20,15 @@ torch::Tensor LossScaler::scale(const torch::Tensor& loss) const {
 bool LossScaler::unscale_and_check(const std::vector<torch::Tensor>& params) {
   if (!enabled_) return true;
   torch::NoGradGuard no_grad;
-  bool finite = true;
+  // The checks stay on the device and are read back once per step, not once per tensor.
+  std::vector<torch::Tensor> all_finite;
   for (const auto& p : params) {
     torch::Tensor g = p.grad();
     if (!g.defined()) continue;
     g.mul_(1.0 / scale_);
-    // One host sync per tensor is cheap next to a training step; a fused check across all
-    // gradients (PyTorch's _amp_foreach_non_finite_check_and_unscale_) is CUDA-only.
-    if (finite && !torch::isfinite(g).all().item<bool>()) finite = false;
+    all_finite.push_back(torch::isfinite(g).all());
   }
-  return finite;
+  return all_finite.empty() || torch::stack(all_finite).all().item<bool>();
 }
 
 void LossScaler::update(bool step_was_finite) {
