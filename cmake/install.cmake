@@ -53,6 +53,10 @@ if(NOT GENRE_TORCH_LIBRARY)
 endif()
 get_filename_component(GENRE_TORCH_LIBDIR "${GENRE_TORCH_LIBRARY}" DIRECTORY)
 set(GENRE_PC_TORCH_LIBS "-L${GENRE_TORCH_LIBDIR} -ltorch -ltorch_cpu -lc10")
+if(GENRE_SANITIZE)
+  # An ASan build's library needs the sanitizer runtimes linked into the program that uses it.
+  string(APPEND GENRE_PC_TORCH_LIBS " -fsanitize=address,undefined")
+endif()
 # Relocatable: the prefix is found from the .pc file's own place (a .deb installs under /usr
 # whatever CMAKE_INSTALL_PREFIX was).
 file(RELATIVE_PATH GENRE_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
