@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "audio/audio.h"
+#include "audio/mono_reader.h"
 #include "common/error.h"
 
 namespace genre {
@@ -178,63 +179,121 @@ std::pair<long long, long long> short_data_chunk(SNDFILE* f) {
 
 }  // namespace
 
+struct MonoReader::State {
+  std::string path;
+  SF_INFO sf{};
+  SndfileHandle file;
+  AudioInfo info;
+  std::int64_t start = 0, position = 0;
+  bool exact_length = true;     // MP3 lengths are estimates; every other container's is exact
+  std::vector<float> interleaved;  // one block of a multichannel file
+};
+
+MonoReader::MonoReader(const std::string& path, std::int64_t start_frame)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.path = path;
+  s.file = open_sndfile(path, &s.sf);
+  s.info.sample_rate = s.sf.samplerate;
+  s.info.channels = s.sf.channels;
+  s.info.frames = s.sf.frames;
+  s.info.format = major_format_name(s.sf.format);
+  s.exact_length = (s.sf.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+  if (start_frame > 0 && sf_seek(s.file.get(), start_frame, SEEK_SET) < 0)
+    throw Error(ErrorKind::kCorrupt, path, "cannot seek to frame " + std::to_string(start_frame));
+  s.start = s.position = std::max<std::int64_t>(0, start_frame);
+  if (s.sf.channels != 1)
+    s.interleaved.resize(static_cast<std::size_t>(kBlockSamples / s.sf.channels + 1) *
+                         s.sf.channels);
+}
+
+MonoReader::~MonoReader() = default;
+
+const AudioInfo& MonoReader::info() const { return state_->info; }
+
+std::int64_t MonoReader::position() const { return state_->position; }
+
+std::int64_t MonoReader::read(std::int64_t n, std::vector<float>& out) {
+  State& s = *state_;
+  const int channels = s.sf.channels;
+  // Mono files are decoded straight into `out`; others through a small interleaved block.
+  const sf_count_t block = std::max<sf_count_t>(1, kBlockSamples / channels);
+  std::int64_t done = 0;
+  while (done < n) {
+    const sf_count_t want = std::min<sf_count_t>(block, n - done);
+    const std::size_t at = out.size();
+    out.resize(at + static_cast<std::size_t>(want));
+    float* dest = channels == 1 ? out.data() + at : s.interleaved.data();
+    const sf_count_t got = std::max<sf_count_t>(0, sf_readf_float(s.file.get(), dest, want));
+    if (channels != 1)
+      mix_down(s.interleaved.data(), static_cast<std::size_t>(got), channels, out.data() + at);
+    out.resize(at + static_cast<std::size_t>(got));
+    const std::size_t bad = first_non_finite(out.data() + at, static_cast<std::size_t>(got));
+    if (bad < static_cast<std::size_t>(got))
+      throw Error(ErrorKind::kCorrupt, s.path,
+                  "sample " + std::to_string(s.position - s.start + bad) + " is NaN or infinite");
+    s.position += got;
+    done += got;
+    if (got <= 0) break;
+  }
+  if (done < n) {  // the end of the file: was it all there?
+    check_so_far();
+    // Ogg's length comes from the last page's granule position; allow its decoders a few ms.
+    const std::int64_t slack =
+        (s.sf.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG ? s.sf.samplerate / 10 : 0;
+    if (s.exact_length && s.position + slack < s.sf.frames)
+      throw Error(ErrorKind::kCorrupt, s.path,
+                  "truncated: decoded " + seconds_text(s.position, s.sf.samplerate) + " of the " +
+                      seconds_text(s.sf.frames, s.sf.samplerate) + " its header declares");
+  }
+  return done;
+}
+
+void MonoReader::check_so_far() const {
+  const State& s = *state_;
+  const std::string declared =
+      s.exact_length
+          ? " of the " + seconds_text(s.sf.frames, s.sf.samplerate) + " its header declares"
+          : "";
+  if (sf_error(s.file.get()) != SF_ERR_NO_ERROR)
+    throw Error(ErrorKind::kCorrupt, s.path,
+                "decoding failed after " + seconds_text(s.position, s.sf.samplerate) + declared +
+                    " (decoder: " + sf_strerror(s.file.get()) + ")");
+  const auto [claimed, present] = short_data_chunk(s.file.get());
+  if (claimed > 0)
+    throw Error(ErrorKind::kCorrupt, s.path,
+                "truncated: its header declares " + std::to_string(claimed) +
+                    " bytes of audio, the file holds " + std::to_string(present) + " (" +
+                    seconds_text(s.sf.frames, s.sf.samplerate) + ")");
+}
+
+std::int64_t count_decoded_frames(const std::string& path) {
+  MonoReader reader(path);
+  std::vector<float> scratch;
+  std::int64_t total = 0;
+  for (std::int64_t got = 1; got > 0; total += got) {
+    scratch.clear();
+    got = reader.read(kBlockSamples, scratch);
+  }
+  return total;
+}
+
 std::vector<float> decode_mono(const std::string& path, int* sample_rate, std::int64_t start_frame,
                                std::int64_t max_frames) {
-  SF_INFO info;
-  SndfileHandle f = open_sndfile(path, &info);
-  if (sample_rate) *sample_rate = info.samplerate;
-  if (start_frame > 0 && sf_seek(f.get(), start_frame, SEEK_SET) < 0)
-    throw Error(ErrorKind::kCorrupt, path, "cannot seek to frame " + std::to_string(start_frame));
-
-  const int channels = info.channels;
-  const sf_count_t block = std::max<sf_count_t>(1, kBlockSamples / channels);
-  // Mono files are decoded straight into the result; others through a small interleaved block.
-  std::vector<float> interleaved(channels == 1 ? 0 : static_cast<std::size_t>(block) * channels);
-  // MP3 lengths are estimates; every other container states its length exactly.
-  const bool exact_length = (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+  MonoReader reader(path, start_frame);
+  const AudioInfo& info = reader.info();
+  if (sample_rate) *sample_rate = info.sample_rate;
   std::int64_t expected = std::max<std::int64_t>(0, info.frames - start_frame);
   if (max_frames >= 0) expected = std::min(expected, max_frames);
   std::vector<float> mono;
   mono.reserve(static_cast<std::size_t>(std::min(expected, kMaxReservedFrames)));
-  while (max_frames < 0 || static_cast<std::int64_t>(mono.size()) < max_frames) {
-    sf_count_t want = block;
-    if (max_frames >= 0) want = std::min<sf_count_t>(want, max_frames - mono.size());
-    const std::size_t at = mono.size();
-    mono.resize(at + static_cast<std::size_t>(want));
-    float* dest = channels == 1 ? mono.data() + at : interleaved.data();
-    const sf_count_t got = std::max<sf_count_t>(0, sf_readf_float(f.get(), dest, want));
-    if (channels != 1)
-      mix_down(interleaved.data(), static_cast<std::size_t>(got), channels, mono.data() + at);
-    mono.resize(at + static_cast<std::size_t>(got));
-    const std::size_t bad = first_non_finite(mono.data() + at, static_cast<std::size_t>(got));
-    if (bad < static_cast<std::size_t>(got))
-      throw Error(ErrorKind::kCorrupt, path,
-                  "sample " + std::to_string(at + bad) + " is NaN or infinite");
-    if (got <= 0) break;
+  // A bounded read stops before the end, where read() checks the whole; the rest is checked here.
+  if (max_frames >= 0) {
+    if (reader.read(max_frames, mono) == max_frames) reader.check_so_far();
+  } else {
+    while (reader.read(kBlockSamples, mono) == kBlockSamples) {
+    }
   }
-  const std::int64_t read = static_cast<std::int64_t>(mono.size());
-  const std::string declared =
-      exact_length
-          ? " of the " + seconds_text(info.frames, info.samplerate) + " its header declares"
-          : "";
-  const int err = sf_error(f.get());
-  if (err != SF_ERR_NO_ERROR)
-    throw Error(ErrorKind::kCorrupt, path,
-                "decoding failed after " + seconds_text(start_frame + read, info.samplerate) +
-                    declared + " (decoder: " + sf_strerror(f.get()) + ")");
-  const auto [claimed, present] = short_data_chunk(f.get());
-  if (claimed > 0)
-    throw Error(ErrorKind::kCorrupt, path,
-                "truncated: its header declares " + std::to_string(claimed) +
-                    " bytes of audio, the file holds " + std::to_string(present) + " (" +
-                    seconds_text(info.frames, info.samplerate) + ")");
-  // Ogg's length comes from the last page's granule position; allow its decoders a few ms.
-  const std::int64_t slack =
-      (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG ? info.samplerate / 10 : 0;
-  if (exact_length && read + slack < expected)
-    throw Error(
-        ErrorKind::kCorrupt, path,
-        "truncated: decoded " + seconds_text(start_frame + read, info.samplerate) + declared);
   if (mono.empty() && start_frame == 0)
     throw Error(ErrorKind::kEmpty, path, "contains no audio samples");
   return mono;

@@ -11,20 +11,24 @@ namespace {
 constexpr std::int64_t kChunkFrames = 1 << 20;  // decoded per read, at the file's rate
 constexpr int kBlockFrames = 2048;              // STFT frames per block
 
-}  // namespace
-
-bool LogmelStream::supported(const AudioInfo& info) {
+// Containers whose header states the length exactly; MP3's is an estimate, and Ogg's (the last
+// page's granule position) may differ from what its decoders return by a few ms.
+bool has_exact_length(const AudioInfo& info) {
   const std::string& f = info.format;
   return f == "wav" || f == "aiff" || f == "au" || f == "flac" || f == "w64" || f == "rf64";
 }
+
+}  // namespace
 
 LogmelStream::LogmelStream(const std::string& path, const FeatureConfig& config)
     : path_(path), config_(config) {
   config_.validate();
   config_.top_db = 0;
-  const AudioInfo info = probe_audio(path);
-  if (info.frames <= 0) throw Error(ErrorKind::kEmpty, path, "contains no audio samples");
-  in_frames_ = info.frames;
+  reader_ = std::make_unique<MonoReader>(path);
+  const AudioInfo& info = reader_->info();
+  // The resampled length (and so the frame count) needs the exact length up front.
+  in_frames_ = has_exact_length(info) ? info.frames : count_decoded_frames(path);
+  if (in_frames_ <= 0) throw Error(ErrorKind::kEmpty, path, "contains no audio samples");
   in_rate_ = info.sample_rate;
   resampler_ = std::make_unique<ResampleStream>(in_rate_, config_.sample_rate, in_frames_);
   n_frames_ = 1 + static_cast<int>(resampler_->length() / config_.hop_length);
@@ -41,10 +45,10 @@ void LogmelStream::read_more() {
     return;
   }
   const std::int64_t n = std::min(kChunkFrames, in_frames_ - in_pos_);
-  int rate = 0;
-  // decode_mono reports a file cut short, NaN samples and the rest as it does for a whole read.
-  const std::vector<float> chunk = decode_mono(path_, &rate, in_pos_, n);
-  if (static_cast<std::int64_t>(chunk.size()) != n)
+  // The reader reports a file cut short, NaN samples and the rest as decode_mono does.
+  std::vector<float> chunk;
+  chunk.reserve(static_cast<std::size_t>(n));
+  if (reader_->read(n, chunk) != n)
     throw Error(ErrorKind::kCorrupt, path_,
                 "truncated: decoded " + std::to_string(in_pos_ + chunk.size()) + " of the " +
                     std::to_string(in_frames_) + " frames its header declares");

@@ -1,9 +1,10 @@
 // genre/features: the log-mel of a long audio file, block by block, in bounded memory.
 //
-// The file is decoded a chunk at a time (seeking), resampled as one stream and cut into frames
-// with the STFT's overlap carried over, so every frame is bit-identical to the same frame of
-// logmel_whole(load_mono(path)) before top_db clipping (which needs the whole track's peak: the
-// caller clips, see clip_db). Formats whose seeking is not sample-exact are not streamed.
+// The file is decoded a chunk at a time (in order, through one open decoder), resampled as one
+// stream and cut into frames with the STFT's overlap carried over, so every frame is bit-identical
+// to the same frame of logmel_whole(load_mono(path)) before top_db clipping (which needs the whole
+// track's peak: the caller clips, see clip_db). Every format streams; MP3 and Ogg, whose headers
+// only estimate the length, are decoded once more first to count their frames.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "audio/audio.h"
+#include "audio/mono_reader.h"
 #include "audio/resample_stream.h"
 #include "features/features.h"
 
@@ -21,10 +23,6 @@ class LogmelStream {
  public:
   LogmelStream(const std::string& path, const FeatureConfig& config);
   ~LogmelStream();
-
-  // Whether a file can be streamed: a container with an exact length and sample-exact seeking
-  // (WAV, AIFF, AU, FLAC, W64, RF64), not MP3 or Ogg.
-  static bool supported(const AudioInfo& info);
 
   int n_frames() const { return n_frames_; }
   double seconds() const;  // of the file, from its header
@@ -45,6 +43,7 @@ class LogmelStream {
   std::int64_t samples_start_ = 0;
   bool finished_ = false;
   std::unique_ptr<ResampleStream> resampler_;
+  std::unique_ptr<MonoReader> reader_;
 };
 
 // power_to_db's top_db clipping with a peak found over the whole track.
