@@ -192,7 +192,7 @@ void add_predict_command(CLI::App& app, std::vector<Command>& commands) {
       "--independent-crops", [o] { o->params.crop_policy = CropPolicy::kIndependent; },
       "Run each crop through the whole model, exactly as in training (about 2x slower; by default "
       "overlapping crops share their convolutions)");
-  sub->add_option("-j,--jobs", o->params.jobs, "Decoding threads (default: all cores)");
+  sub->add_option("-j,--jobs", o->params.jobs, "Decoding threads (default: half of --threads on the CPU, all cores with CUDA)");
   sub->add_option("--threads", o->params.threads,
                   "Model threads (default: all cores); on the CPU each runs whole batches");
   add_device_option(sub, o->params.device);

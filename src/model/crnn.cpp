@@ -49,7 +49,9 @@ torch::Tensor conv_pool_in_slices(ConvBlockImpl& block, const torch::Tensor& x) 
   const int64_t used = frames / width * width;  // max-pool drops the frames past its last window
   const int64_t slice = std::max<int64_t>(width, kSliceFrames / width * width);
   if (used <= slice) return conv_pool(block, x, {1, 1});
-  std::vector<torch::Tensor> pieces;
+  // Each pooled slice goes straight into its place in the output: no list of pieces to join,
+  // which held the pooled output twice.
+  torch::Tensor out;
   for (int64_t start = 0; start < used; start += slice) {
     const int64_t length = std::min(slice, used - start);
     const int64_t first = std::max<int64_t>(0, start - 1);
@@ -57,9 +59,15 @@ torch::Tensor conv_pool_in_slices(ConvBlockImpl& block, const torch::Tensor& x) 
     const int64_t pad_left = start == 0 ? 1 : 0, pad_right = start + length + 1 - end;
     torch::Tensor piece = x.narrow(3, first, end - first);
     if (pad_left || pad_right) piece = torch::constant_pad_nd(piece, {pad_left, pad_right});
-    pieces.push_back(conv_pool(block, piece, {1, 0}));
+    const torch::Tensor pooled = conv_pool(block, piece, {1, 0});
+    if (!out.defined()) {
+      std::vector<int64_t> sizes = pooled.sizes().vec();
+      sizes[3] = used / width;
+      out = torch::empty(sizes, pooled.options().memory_format(pooled.suggest_memory_format()));
+    }
+    out.narrow(3, start / width, length / width).copy_(pooled);
   }
-  return torch::cat(pieces, 3);
+  return out;
 }
 
 }  // namespace

@@ -133,6 +133,15 @@ torch::Tensor shared_conv_probabilities(Model& model, const std::vector<const Sp
 // batch, 15 tracks/s and 0.57 GB with one; docs/benchmarks.md). Short crops keep batch_size.
 constexpr int kMaxBatchFrames = 2048;
 
+}  // namespace
+
+int crops_per_pass(int crop_frames, int batch_size, torch::Device device) {
+  if (!device.is_cpu()) return std::max(1, batch_size);
+  return std::max(1, std::min(batch_size, kMaxBatchFrames / std::max(1, crop_frames)));
+}
+
+namespace {
+
 // Runs windows through the whole model in batches; returns [windows, classes].
 torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& tracks,
                           const std::vector<Window>& windows, int length, int batch_size,
@@ -140,7 +149,7 @@ torch::Tensor run_windows(Model& model, const std::vector<const Spectrogram*>& t
   torch::InferenceMode guard;
   const AutocastGuard precision(model.precision, device);
   model.net->eval();
-  if (device.is_cpu()) batch_size = std::max(1, std::min(batch_size, kMaxBatchFrames / length));
+  batch_size = crops_per_pass(length, batch_size, device);
   std::vector<torch::Tensor> outputs;
   for (std::size_t start = 0; start < windows.size(); start += batch_size) {
     const std::size_t n = std::min<std::size_t>(batch_size, windows.size() - start);

@@ -40,6 +40,11 @@ enum class CropPolicy {
 // crop length a multiple of the total time pooling, no fixed time padding or per-frame input norm.
 bool shares_conv(const ArchConfig& arch);
 
+// Crops of `crop_frames` that one pass of the model takes for a requested `batch_size`: on the
+// CPU no more than fit in 2,048 frames (longer batches were slower and took more memory), at
+// least one.
+int crops_per_pass(int crop_frames, int batch_size, torch::Device device);
+
 // Track-level probabilities [N, classes]: the mean over crop_offsets() windows of each track.
 torch::Tensor track_probabilities(Model& model, const std::vector<const Spectrogram*>& tracks,
                                   const std::vector<int>& valid_frames, int batch_size,

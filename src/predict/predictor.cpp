@@ -119,20 +119,28 @@ void Predictor::set_segments(Prediction& result, const torch::Tensor& probs,
 void Predictor::run(const std::vector<std::string>& inputs,
                     const std::function<void(std::size_t, Prediction&)>& on_result) {
   const FeatureConfig& fc = model_.info.features;
-  const int decoders = std::max(1, params_.jobs > 0 ? params_.jobs : hardware_threads());
   // On the CPU, each model worker runs whole batches with one LibTorch thread: no OpenMP team
   // whose spinning barrier collapses when other jobs share the cores. One input (or CUDA) gets
   // one worker with every thread instead.
   const int threads = params_.threads > 0 ? params_.threads : hardware_threads();
   const bool cpu = device_.is_cpu();
+  // Decoding a track costs a few percent of its inference on the CPU, so half as many decoders as
+  // threads keep the model workers fed (and each holds its buffers); a GPU needs them all.
+  const int decoders = params_.jobs > 0 ? params_.jobs
+                       : cpu            ? std::max(1, threads / 2)
+                                        : hardware_threads();
   const int model_workers =
       cpu ? std::max(1, std::min<int>(threads, static_cast<int>(inputs.size()))) : 1;
   const int threads_per_worker = std::max(1, threads / model_workers);
   // The workers share --batch-size, so memory in the model stays what one batch needs.
-  const std::size_t batch_size =
-      static_cast<std::size_t>(std::max(1, params_.batch_size / model_workers));
+  const int worker_batch = std::max(1, params_.batch_size / model_workers);
+  // A worker takes the inputs of one model pass at a time (on the CPU one 29 s excerpt per pass,
+  // whatever --batch-size says; tracks' segments go through the model a track at a time): inputs
+  // taken wait, decoded, for their pass, so taking more only costs memory.
+  const std::size_t take = static_cast<std::size_t>(
+      params_.segments ? 1 : crops_per_pass(crop_frames(), worker_batch, device_));
   // Decoders may run at most this far ahead of the oldest unreported input: memory stays flat.
-  const std::size_t window = (model_workers + 1) * batch_size + 2 * decoders;
+  const std::size_t window = (model_workers + 1) * take + 2 * decoders;
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -161,7 +169,7 @@ void Predictor::run(const std::vector<std::string>& inputs,
         } else if (params_.segments && should_stream_segments(inputs[i])) {
           // A long file: its crops run here, a group at a time, instead of holding the track.
           item.crops = streamed_crop_probabilities(model_, inputs[i], segment_hop_frames(),
-                                                   static_cast<int>(batch_size), device_);
+                                                   worker_batch, device_);
           item.streamed = true;
           item.valid_frames = item.crops.valid_frames;
         } else {
@@ -200,11 +208,11 @@ void Predictor::run(const std::vector<std::string>& inputs,
                 [&] { return stop || next_take >= inputs.size() || decoded.count(next_take); });
         if (stop || next_take >= inputs.size()) return;
         first = next_take;
-        while (batch.size() < batch_size && decoded.count(next_take))
+        while (batch.size() < take && decoded.count(next_take))
           batch.push_back(std::move(decoded.extract(next_take++).mapped()));
       }
       try {
-        infer(batch, static_cast<int>(batch_size));
+        infer(batch, worker_batch);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         if (!failure) failure = std::current_exception();

@@ -14,7 +14,7 @@ namespace genre {
 
 struct PredictParams {
   int batch_size = 16;
-  int jobs = 0;     // decode/feature threads (<= 0: all cores)
+  int jobs = 0;     // decode threads (<= 0: half of --threads on the CPU, all cores on a GPU)
   int threads = 0;  // model threads (<= 0: all cores); on the CPU each runs whole batches
   std::string device = "auto";     // auto | cpu | cuda
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (model/precision.h)
