@@ -185,7 +185,7 @@ struct MonoReader::State {
   SndfileHandle file;
   AudioInfo info;
   std::int64_t start = 0, position = 0;
-  bool exact_length = true;     // MP3 lengths are estimates; every other container's is exact
+  bool exact_length = true;        // MP3 lengths are estimates; every other container's is exact
   std::vector<float> interleaved;  // one block of a multichannel file
 };
 

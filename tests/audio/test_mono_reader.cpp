@@ -1,14 +1,13 @@
 // Reading a file in order a block at a time (audio/mono_reader.h): the samples of a whole
 // decode_mono() however the reads are cut, the frame count of MP3 and Ogg, and the end-of-file
 // checks a whole read makes.
-#include "audio/mono_reader.h"
-
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
 #include <filesystem>
 #include <random>
 
+#include "audio/mono_reader.h"
 #include "common/error.h"
 #include "support/test_support.h"
 
@@ -65,7 +64,8 @@ TEST(MonoReader, AFileCutShortIsReportedAtItsEnd) {
   test::write_audio(dir.file("a.wav"), test::noise(2.0, 16000, 9), 16000, 1,
                     SF_FORMAT_WAV | SF_FORMAT_PCM_16);
   std::filesystem::copy_file(dir.file("a.wav"), dir.file("cut.wav"));
-  std::filesystem::resize_file(dir.file("cut.wav"), std::filesystem::file_size(dir.file("a.wav")) / 2);
+  std::filesystem::resize_file(dir.file("cut.wav"),
+                               std::filesystem::file_size(dir.file("a.wav")) / 2);
   MonoReader reader(dir.file("cut.wav"));
   std::vector<float> out;
   EXPECT_EQ(reader.read(1000, out), 1000);  // the start is there

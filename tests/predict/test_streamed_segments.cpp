@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <iostream>
-#include <utility>
 #include <random>
+#include <utility>
 
 #include "audio/audio.h"
 #include "audio/resample_stream.h"
@@ -146,8 +146,8 @@ TEST(StreamedSegments, Mp3AndOggStreamBitForBit) {
   for (const auto& [name, format] : formats) {
     SCOPED_TRACE(name);
     // 100 s: several decoded chunks (2^20 frames) and two blocks of log-mel frames.
-    if (!write_long_audio(dir.file(name), name == std::string("long.opus") ? 48000 : 44100, 100,
-                          5, format)) {
+    if (!write_long_audio(dir.file(name), name == std::string("long.opus") ? 48000 : 44100, 100, 5,
+                          format)) {
       std::cout << "[ SKIPPED  ] this libsndfile cannot write " << name << "\n";
       continue;
     }
