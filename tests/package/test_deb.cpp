@@ -74,7 +74,10 @@ TEST_F(DebianPackage, PythonModuleImportsFromTheUnpackedPackage) {
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   const std::string root = dir.file("root");
   run("dpkg-deb -x " + deb + " " + root);
-  const std::string out = run("PYTHONPATH=" + root +
+  // In an ASan build the module needs the sanitizer runtime preloaded (tests/CMakeLists.txt).
+  const std::string preload = GENRE_SANITIZER_PRELOAD;
+  const std::string env = preload.empty() ? "" : "LD_PRELOAD=" + preload + " ";
+  const std::string out = run(env + "PYTHONPATH=" + root +
                               "/usr/lib/python3/dist-packages /usr/bin/python3 -c "
                               "'import genre; print(genre.__file__); print(genre.Model(\"" +
                               root + "/usr/share/genre/models/genre-crnn.pt\").classes[0])'");
