@@ -135,21 +135,8 @@ class Collector : public benchmark::ConsoleReporter {
 // torchaudio's figures for `path` with each BLAS available; the run with the lowest total CPU
 // time wins. `blas` receives its name.
 nlohmann::json best_baseline(const std::string& path, std::string* blas) {
-  std::vector<std::pair<std::string, std::string>> candidates = {{"default libblas.so.3", ""}};
-  for (const char* dir :
-       {"/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/x86_64-linux-gnu/openblas-openmp"})
-    if (std::filesystem::exists(std::string(dir) + "/libblas.so.3"))
-      candidates.emplace_back(std::filesystem::path(dir).filename(), dir);
-  // GENRE_BENCH_BLAS_DIRS: more directories holding a libblas.so.3 (e.g. an unpacked .deb).
-  if (const char* extra = std::getenv("GENRE_BENCH_BLAS_DIRS")) {
-    std::stringstream dirs(extra);
-    for (std::string dir; std::getline(dirs, dir, ':');)
-      if (!dir.empty()) candidates.emplace_back(dir, dir);
-  }
   nlohmann::json best;
-  for (const auto& [name, dir] : candidates) {
-    const std::string env =
-        dir.empty() ? "" : "OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=" + dir + " ";
+  for (const auto& [name, env] : bench::blas_environments()) {
     nlohmann::json r = bench::run_json(
         env + "/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " + path);
     if (r.is_null()) continue;

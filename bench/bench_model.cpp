@@ -1,21 +1,29 @@
 // Model speed: training and inference samples/s of the default CRNN at 96 x FRAMES, batch 32,
 // next to the same model in PyTorch (Python, Debian python3-torch) measured in the same run.
+// PyTorch runs at its best: under each BLAS found (bench::blas_environments) and with glibc's
+// default and genre's allocator settings, keeping each measure's fastest.
 //   bench_model [frames=1366] [batch=32] [threads=2] [steps=2]
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "bench_support.h"
 #include "common/parallel.h"
 #include "model/crnn.h"
+#include "model/precision.h"
 
 namespace {
 
 using namespace genre;
 using Clock = std::chrono::steady_clock;
 
-double train_rate(int frames, int batch, int steps, bool channels_last) {
+// `trace`: write a LibTorch profiler trace (chrome://tracing JSON) of the last step there.
+double train_rate(int frames, int batch, int steps, bool channels_last,
+                  Precision precision = Precision::kFp32, const char* trace = nullptr) {
   torch::manual_seed(0);
   Crnn net(arch_default_params());
   if (channels_last) to_channels_last(net);
@@ -24,15 +32,24 @@ double train_rate(int frames, int batch, int steps, bool channels_last) {
   if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   const torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
   net->train();
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
   Clock::time_point start;
   for (int i = 0; i <= steps; ++i) {
     if (i == 1) start = Clock::now();  // the first step warms up allocators and kernels
-    const torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    if (i == steps && trace && *trace)
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(trace);
+    torch::Tensor loss;
+    {
+      const AutocastGuard amp(precision, torch::kCPU);
+      loss = torch::nn::functional::cross_entropy(net->forward(x).to(torch::kFloat32), y);
+    }
     opt.zero_grad();
     loss.backward();
     opt.step();
   }
-  return steps * batch / std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  profile.reset();
+  return steps * batch / seconds;
 }
 
 enum class InferForm { kPlain, kChannelsLast, kPrepared };
@@ -69,32 +86,63 @@ int main(int argc, char** argv) {
   const double train_plain = train_rate(frames, batch, steps, false);
   const double infer_plain = infer_rate(frames, batch, steps, InferForm::kPlain);
   tune_allocator_for_tensors();
-  const double train = train_rate(frames, batch, steps, false);
-  const double train_cl = train_rate(frames, batch, steps, true);
+  // GENRE_BENCH_TRACE=FILE: a profiler trace of a training step as the genre CLI runs it (and
+  // FILE.cl of one with channels_last).
+  const double train =
+      train_rate(frames, batch, steps, false, Precision::kFp32, std::getenv("GENRE_BENCH_TRACE"));
+  const std::string trace_cl =
+      std::getenv("GENRE_BENCH_TRACE") ? std::getenv("GENRE_BENCH_TRACE") + std::string(".cl") : "";
+  const double train_cl = train_rate(frames, batch, steps, true, Precision::kFp32,
+                                     trace_cl.empty() ? nullptr : trace_cl.c_str());
   const double infer = infer_rate(frames, batch, steps, InferForm::kPlain);
   const double infer_cl = infer_rate(frames, batch, steps, InferForm::kChannelsLast);
   const double infer_prepared = infer_rate(frames, batch, steps, InferForm::kPrepared);
 
+  // Each measure's fastest over the baseline's environments.
   nlohmann::json base;
-  if (bench::python_has("torch"))
-    base = bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && /usr/bin/python3 baseline_model.py " +
-                           std::to_string(frames) + " " + std::to_string(batch) + " " +
-                           std::to_string(threads) + " " + std::to_string(steps));
+  if (bench::python_has("torch")) {
+    const std::string args = std::to_string(frames) + " " + std::to_string(batch) + " " +
+                             std::to_string(threads) + " " + std::to_string(steps);
+    for (const auto& [blas, blas_env] : bench::blas_environments())
+      for (const char* malloc_env : {"", bench::kTunedMallocEnv}) {
+        const nlohmann::json r =
+            bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && " + blas_env + malloc_env +
+                            "/usr/bin/python3 baseline_model.py " + args);
+        if (r.is_null()) continue;
+        std::printf("PyTorch with %s, %s allocator: %s\n", blas.c_str(),
+                    *malloc_env ? "tuned" : "default", r.dump().c_str());
+        if (base.is_null()) base = nlohmann::json::object();
+        for (const auto& [key, value] : r.items())
+          base[key] = std::max(base.value(key, 0.0), value.get<double>());
+      }
+  }
+  // Without AVX512-BF16 (or AMX) bf16 runs emulated, 10x slower than fp32: not worth timing.
+  const bool bf16_hardware = bench::cpu_has("avx512_bf16") || bench::cpu_has("amx_bf16");
+  const double train_bf16 =
+      bf16_hardware ? train_rate(frames, batch, steps, true, Precision::kBf16) : 0.0;
   if (base.is_null()) {
     std::printf(
-        "training %.2f samples/s (default allocator %.2f, channels_last %.2f), inference %.2f "
-        "(channels_last %.2f, inference form %.2f); no PyTorch baseline (Debian python3-torch)\n",
-        train, train_plain, train_cl, infer, infer_cl, infer_prepared);
+        "training %.2f samples/s (default allocator %.2f, channels_last %.2f, bf16 %.2f), "
+        "inference %.2f (channels_last %.2f, inference form %.2f); no PyTorch baseline (Debian "
+        "python3-torch)\n",
+        train, train_plain, train_cl, train_bf16, infer, infer_cl, infer_prepared);
     return 0;
   }
   std::printf("samples/s; ratio = genre / PyTorch Python (higher is faster)\n");
   const double py_train = base["train"], py_cl = base["train_channels_last"],
-               py_infer = base["infer"];
+               py_bf16 = base["train_bf16"], py_infer = base["infer"];
   bench::print_ratio("training, default allocator", train_plain, py_train, "/s", true);
   bench::print_ratio("training (genre CLI setup)", train, py_train, "/s", true);
   bench::print_ratio("training, channels_last", train_cl, py_train, "/s", true);
-  bench::print_ratio("training vs Python channels_last", std::max(train, train_cl), py_cl, "/s",
-                     true);
+  bench::print_ratio("training vs Python's best fp32", std::max(train, train_cl),
+                     std::max(py_train, py_cl), "/s", true);
+  if (py_bf16 > 0)
+    bench::print_ratio("training bf16 vs Python bf16", train_bf16, py_bf16, "/s", true);
+  if (bf16_hardware)
+    bench::print_ratio("training bf16 vs Python's best fp32", train_bf16, std::max(py_train, py_cl),
+                       "/s", true);
+  else
+    std::printf("(no bf16 rows: this CPU has no AVX512-BF16 or AMX)\n");
   bench::print_ratio("inference, default allocator", infer_plain, py_infer, "/s", true);
   bench::print_ratio("inference (genre CLI setup)", infer, py_infer, "/s", true);
   bench::print_ratio("inference, channels_last", infer_cl, py_infer, "/s", true);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace genre::bench {
@@ -41,6 +42,23 @@ nlohmann::json run_json(const std::string& command) {
   }
 }
 
+std::vector<std::pair<std::string, std::string>> blas_environments() {
+  std::vector<std::pair<std::string, std::string>> envs = {{"default libblas.so.3", ""}};
+  std::vector<std::string> dirs;
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/x86_64-linux-gnu/openblas-openmp"})
+    if (std::filesystem::exists(std::string(dir) + "/libblas.so.3")) dirs.push_back(dir);
+  if (const char* extra = std::getenv("GENRE_BENCH_BLAS_DIRS")) {
+    std::stringstream list(extra);
+    for (std::string dir; std::getline(list, dir, ':');)
+      if (!dir.empty()) dirs.push_back(dir);
+  }
+  // One BLAS thread: the baselines set their own torch thread count.
+  for (const auto& dir : dirs)
+    envs.emplace_back(dir, "OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=" + dir + " ");
+  return envs;
+}
+
 std::string cpu_description() {
   std::ifstream in("/proc/cpuinfo");
   std::string line, model = "unknown CPU";
@@ -54,7 +72,17 @@ std::string cpu_description() {
          (avx512 ? ", AVX-512" : ", no AVX-512");
 }
 
+bool cpu_has(const std::string& flag) {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0)
+      return (line + " ").find(" " + flag + " ") != std::string::npos;
+  return false;
+}
+
 bool python_has(const std::string& module) {
+  if (const char* off = std::getenv("GENRE_BENCH_NO_BASELINE"); off && *off && *off != '0')
+    return false;
   return std::system(("/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
 }
 

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace genre::bench {
 
@@ -10,8 +12,19 @@ namespace genre::bench {
 std::string shared_dir();
 // Runs `command` and parses its last stdout line as JSON; null JSON when it fails.
 nlohmann::json run_json(const std::string& command);
-// True when Debian's Python has torch (and torchaudio, when asked).
+// True when Debian's Python has torch (and torchaudio, when asked) and GENRE_BENCH_NO_BASELINE
+// is unset or 0 (set it to time genre alone while working on it).
 bool python_has(const std::string& module);
+// The settings a Python baseline may run under, to keep its fastest: (name, shell prefix) for
+// Debian's default libblas.so.3, each OpenBLAS under /usr/lib/x86_64-linux-gnu and each
+// directory in $GENRE_BENCH_BLAS_DIRS (e.g. an unpacked libopenblas0-pthread .deb).
+std::vector<std::pair<std::string, std::string>> blas_environments();
+// The shell prefix that gives a Python process the allocator settings genre uses
+// (tune_allocator_for_tensors: large blocks kept, no trimming) through glibc's variables.
+inline const char* kTunedMallocEnv =
+    "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 ";
+// True when /proc/cpuinfo lists `flag` (e.g. "avx512_bf16") for this CPU.
+bool cpu_has(const std::string& flag);
 // The CPU this runs on (model name, cores, AVX-512 or not): ratios move with it, so benchmarks
 // print it first.
 std::string cpu_description();

@@ -2,6 +2,8 @@
 
 #include "common/error.h"
 #include "model/batch_norm.h"
+#include "model/dropout.h"
+#include "model/first_conv.h"
 
 namespace genre {
 
@@ -77,9 +79,17 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
     x = conv_pool_in_slices(*this, x);
     return relu ? torch::relu_(x) : torch::elu_(x);
   }
-  x = apply_batch_norm(bn, conv(x));
+  // A training step's first conv has a backward written for its one input channel, where
+  // LibTorch's is slow (first_conv.h); evaluation keeps LibTorch's.
+  const bool training_step = is_training() && torch::GradMode::is_enabled();
+  x = training_step && first_conv3x3_applies(x, conv->weight)
+          ? first_conv3x3(x, conv->weight, conv->bias)
+          : conv(x);
+  // Max-pool before the activation: ELU and ReLU are non-decreasing, so the maxima are the same,
+  // and the activation (forward and backward) runs on a quarter or less of the values.
+  x = pool(apply_batch_norm(bn, x));
   x = relu ? torch::relu(x) : torch::elu(x);
-  return dropout(pool(x));
+  return hashed_dropout(x, dropout->options.p(), is_training());
 }
 
 void ConvBlockImpl::fold_batch_norm(bool channels_last) {

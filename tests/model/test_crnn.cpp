@@ -14,6 +14,26 @@ TEST(ConvBlock, PoolsFreqAndTime) {
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 8, 48, 20}));
 }
 
+// Training runs conv -> batch norm -> max-pool -> activation (ELU and ReLU are non-decreasing):
+// the same values and input gradients as the paper's order, activation before the pool.
+TEST(ConvBlock, TrainingPoolsBeforeTheActivationWithTheSameResult) {
+  for (const bool relu : {false, true}) {
+    torch::manual_seed(1);
+    ConvBlock block(2, 8, std::make_pair(2, 4), 1e-5, 0.0, relu);
+    block->train();
+    const torch::Tensor x = torch::randn({3, 2, 16, 40});
+    const torch::Tensor a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+    const torch::Tensor ours = block->forward(a);
+    const torch::Tensor normed = block->bn(block->conv(b));
+    const torch::Tensor paper = block->pool(relu ? torch::relu(normed) : torch::elu(normed));
+    EXPECT_TRUE(torch::equal(ours, paper)) << (relu ? "relu" : "elu");
+    const torch::Tensor weight = torch::randn_like(ours);
+    (ours * weight).sum().backward();
+    (paper * weight).sum().backward();
+    EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-5, 1e-6)) << (relu ? "relu" : "elu");
+  }
+}
+
 TEST(Crnn, DefaultArchitectureShapes) {
   ArchConfig c = arch_default_params();
   EXPECT_EQ(c.freq_after_pooling(), 1);

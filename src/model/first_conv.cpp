@@ -1,0 +1,141 @@
+#include "model/first_conv.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+namespace genre {
+
+namespace {
+
+constexpr int kLanes = 16;  // two AVX2 registers of floats per dot product
+
+// sum over w in [0, n) of a[w] * b[w], in kLanes independent lanes (vectorises without
+// reassociating a single sum) added up at the end.
+__attribute__((target_clones("avx2", "default"))) float dot(const float* a, const float* b,
+                                                            int64_t n) {
+  float lane[kLanes] = {};
+  const int64_t whole = n / kLanes * kLanes;
+  for (int64_t w = 0; w < whole; w += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += a[w + l] * b[w + l];
+  float sum = 0;
+  for (int64_t w = whole; w < n; ++w) sum += a[w] * b[w];
+  for (int l = 0; l < kLanes; ++l) sum += lane[l];
+  return sum;
+}
+
+// out[w] += k[0] * g[w + 1] + k[1] * g[w] + k[2] * g[w - 1], g being zero outside [0, n): one
+// row of the input gradient from one row of one channel's output gradient.
+__attribute__((target_clones("avx2", "default"))) void add_taps(float* out, const float* g,
+                                                                const float* k, int64_t n) {
+  if (n == 1) {
+    out[0] += k[1] * g[0];
+    return;
+  }
+  out[0] += k[0] * g[1] + k[1] * g[0];
+  for (int64_t w = 1; w < n - 1; ++w) out[w] += k[0] * g[w + 1] + k[1] * g[w] + k[2] * g[w - 1];
+  out[n - 1] += k[1] * g[n - 1] + k[2] * g[n - 2];
+}
+
+// d loss / d weight [C, 1, 3, 3] from the input [B, 1, H, W] and d loss / d output [B, C, H, W]
+// (both contiguous). Rows go to a fixed number of blocks, each summed on its own and the blocks
+// added in order, so the result does not depend on the thread count.
+torch::Tensor weight_gradient(const torch::Tensor& x, const torch::Tensor& grad) {
+  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = grad.size(1);
+  const int64_t rows = B * H;
+  const int64_t blocks = std::min<int64_t>(rows, 64);
+  std::vector<double> partial(static_cast<std::size_t>(blocks * C * 9), 0.0);
+  const float* xp = x.data_ptr<float>();
+  const float* gp = grad.data_ptr<float>();
+  at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+    std::vector<float> padded(static_cast<std::size_t>(3 * (W + 2)), 0.0f);
+    for (int64_t block = first; block < last; ++block) {
+      double* out = partial.data() + block * C * 9;
+      for (int64_t r = rows * block / blocks; r < rows * (block + 1) / blocks; ++r) {
+        const int64_t b = r / H, h = r % H;
+        const float* rowp[3];
+        for (int i = 0; i < 3; ++i) {
+          float* dst = padded.data() + i * (W + 2);
+          const int64_t src = h + i - 1;
+          if (src < 0 || src >= H)
+            std::fill(dst + 1, dst + 1 + W, 0.0f);
+          else
+            std::copy(xp + (b * H + src) * W, xp + (b * H + src + 1) * W, dst + 1);
+          rowp[i] = dst;
+        }
+        for (int64_t c = 0; c < C; ++c) {
+          const float* g = gp + ((b * C + c) * H + h) * W;
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j) out[c * 9 + i * 3 + j] += dot(g, rowp[i] + j, W);
+        }
+      }
+    }
+  });
+  torch::Tensor result = torch::zeros({C, 1, 3, 3}, torch::kDouble);
+  double* res = result.data_ptr<double>();
+  for (int64_t block = 0; block < blocks; ++block)
+    for (int64_t k = 0; k < C * 9; ++k)
+      res[k] += partial[static_cast<std::size_t>(block * C * 9 + k)];
+  return result.to(torch::kFloat32);
+}
+
+// d loss / d input [B, 1, H, W] from the weight [C, 1, 3, 3] and d loss / d output [B, C, H, W]
+// (contiguous): each input row gathers the three output rows it fed, for every channel.
+torch::Tensor input_gradient(const torch::Tensor& weight, const torch::Tensor& grad) {
+  const int64_t B = grad.size(0), C = grad.size(1), H = grad.size(2), W = grad.size(3);
+  const torch::Tensor k = weight.contiguous();
+  torch::Tensor result = torch::zeros({B, 1, H, W}, grad.options());
+  const float* kp = k.data_ptr<float>();
+  const float* gp = grad.data_ptr<float>();
+  float* rp = result.data_ptr<float>();
+  at::parallel_for(0, B * H, 16, [&](int64_t first, int64_t last) {
+    for (int64_t r = first; r < last; ++r) {
+      const int64_t b = r / H, h = r % H;
+      for (int64_t c = 0; c < C; ++c)
+        for (int i = 0; i < 3; ++i) {
+          const int64_t source = h + 1 - i;  // output row h' fed input row h' + i - 1
+          if (source < 0 || source >= H) continue;
+          add_taps(rp + r * W, gp + ((b * C + c) * H + source) * W, kp + c * 9 + i * 3, W);
+        }
+    }
+  });
+  return result;
+}
+
+struct FirstConvFunction : public torch::autograd::Function<FirstConvFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias) {
+    ctx->save_for_backward({x, weight});
+    return torch::conv2d(x, weight, bias, 1, 1);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor x = saved[0].contiguous(), &weight = saved[1];
+    const torch::Tensor grad = grad_outputs[0].contiguous();
+    torch::Tensor grad_x, grad_weight, grad_bias;
+    if (ctx->needs_input_grad(0)) grad_x = input_gradient(weight, grad);
+    if (ctx->needs_input_grad(1)) grad_weight = weight_gradient(x, grad);
+    if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3});
+    return {grad_x, grad_weight, grad_bias};
+  }
+};
+
+}  // namespace
+
+bool first_conv3x3_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x.is_cpu() && x.dim() == 4 && x.size(1) == 1 && x.scalar_type() == torch::kFloat32 &&
+         weight.dim() == 4 && weight.size(1) == 1 && weight.size(2) == 3 && weight.size(3) == 3 &&
+         weight.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled();
+}
+
+torch::Tensor first_conv3x3(const torch::Tensor& x, const torch::Tensor& weight,
+                            const torch::Tensor& bias) {
+  return FirstConvFunction::apply(x, weight, bias);
+}
+
+}  // namespace genre
