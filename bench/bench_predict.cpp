@@ -67,7 +67,7 @@ std::string fastest_python_setup(const std::string& exported,
   {
     std::ofstream out(probe);
     for (std::size_t i = 0; i < std::min<std::size_t>(inputs.size(), 20); ++i)
-      out << inputs[i].path << "\n";
+      out << fs::absolute(inputs[i].path).string() << "\n";
   }
   std::string best;
   double best_seconds = 0;
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   const std::string list = fs::temp_directory_path() / "genre_bench_inputs.txt";
   {
     std::ofstream out(list);
-    for (std::size_t i = 0; i < n; ++i) out << inputs[i].path << "\n";
+    for (std::size_t i = 0; i < n; ++i) out << fs::absolute(inputs[i].path).string() << "\n";
   }
   std::printf("%s\n", genre::bench::cpu_description().c_str());
   std::printf("%zu clips from %s, model %s\n", n, folder.c_str(), model.c_str());
