@@ -1,7 +1,7 @@
 // Front-end speed: ms per 30 s 22.05 kHz mono track for each stage (decode, resample, STFT + mel,
 // dB, total) on 1 thread, for the same audio as WAV and as FLAC, next to torchaudio (load +
 // Resample + MelSpectrogram(slaney) + AmplitudeToDB) at its fastest in the same run: once per
-// BLAS found (Debian's reference BLAS, OpenBLAS), keeping the fastest.
+// BLAS found (Debian's reference BLAS, OpenBLAS) and allocator setting, keeping the fastest.
 #include <benchmark/benchmark.h>
 #include <sndfile.h>
 
@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <sstream>
 
 #include "audio/audio.h"
 #include "bench_support.h"
@@ -132,11 +131,11 @@ class Collector : public benchmark::ConsoleReporter {
   }
 };
 
-// torchaudio's figures for `path` with each BLAS available; the run with the lowest total CPU
-// time wins. `blas` receives its name.
+// torchaudio's figures for `path` under each BLAS and allocator setting; the run with the lowest
+// total CPU time wins. `blas` receives its name.
 nlohmann::json best_baseline(const std::string& path, std::string* blas) {
   nlohmann::json best;
-  for (const auto& [name, env] : bench::blas_environments()) {
+  for (const auto& [name, env] : bench::python_environments()) {
     nlohmann::json r = bench::run_json(
         env + "/usr/bin/python3 " GENRE_BENCH_PYTHON_DIR "/baseline_features.py " + path);
     if (r.is_null()) continue;
@@ -194,7 +193,7 @@ int main(int argc, char** argv) {
     if (base.is_null()) continue;
     std::printf(
         "\n%s input, ms per 30 s track, 1 thread; ratio = torchaudio / genre (higher is faster).\n"
-        "Baseline: torchaudio at its fastest here (BLAS: %s). CPU: %s\n",
+        "Baseline: torchaudio at its fastest here (%s). CPU: %s\n",
         kind.c_str(), blas.c_str(), bench::cpu_description().c_str());
     std::printf("%-26s %8s %8s %7s %10s %8s %7s\n", "stage", "genre", "torch", "ratio", "genre",
                 "torch", "ratio");

@@ -1,7 +1,7 @@
 // Model speed: training and inference samples/s of the default CRNN at 96 x FRAMES, batch 32,
 // next to the same model in PyTorch (Python, Debian python3-torch) measured in the same run.
-// PyTorch runs at its best: under each BLAS found (bench::blas_environments) and with glibc's
-// default and genre's allocator settings, keeping each measure's fastest.
+// PyTorch runs at its best: under each BLAS found and with glibc's default and genre's allocator
+// settings (bench::python_environments), keeping each measure's fastest.
 //   bench_model [frames=1366] [batch=32] [threads=2] [steps=2]
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -103,18 +103,15 @@ int main(int argc, char** argv) {
   if (bench::python_has("torch")) {
     const std::string args = std::to_string(frames) + " " + std::to_string(batch) + " " +
                              std::to_string(threads) + " " + std::to_string(steps);
-    for (const auto& [blas, blas_env] : bench::blas_environments())
-      for (const char* malloc_env : {"", bench::kTunedMallocEnv}) {
-        const nlohmann::json r =
-            bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && " + blas_env + malloc_env +
-                            "/usr/bin/python3 baseline_model.py " + args);
-        if (r.is_null()) continue;
-        std::printf("PyTorch with %s, %s allocator: %s\n", blas.c_str(),
-                    *malloc_env ? "tuned" : "default", r.dump().c_str());
-        if (base.is_null()) base = nlohmann::json::object();
-        for (const auto& [key, value] : r.items())
-          base[key] = std::max(base.value(key, 0.0), value.get<double>());
-      }
+    for (const auto& [name, env] : bench::python_environments()) {
+      const nlohmann::json r = bench::run_json("cd " GENRE_BENCH_PYTHON_DIR " && " + env +
+                                               "/usr/bin/python3 baseline_model.py " + args);
+      if (r.is_null()) continue;
+      std::printf("PyTorch with %s: %s\n", name.c_str(), r.dump().c_str());
+      if (base.is_null()) base = nlohmann::json::object();
+      for (const auto& [key, value] : r.items())
+        base[key] = std::max(base.value(key, 0.0), value.get<double>());
+    }
   }
   // Without AVX512-BF16 (or AMX) bf16 runs emulated, 10x slower than fp32: not worth timing.
   const bool bf16_hardware = bench::cpu_has("avx512_bf16") || bench::cpu_has("amx_bf16");

@@ -71,18 +71,17 @@ std::string fastest_python_setup(const std::string& exported,
   }
   std::string best;
   double best_seconds = 0;
-  for (const auto& [blas, blas_env] : genre::bench::blas_environments())
-    for (const char* malloc_env : {"", genre::bench::kTunedMallocEnv}) {
-      const std::string command = "cd " GENRE_BENCH_PYTHON_DIR " && " + blas_env + malloc_env +
-                                  "/usr/bin/python3 baseline_predict.py " + exported + " ";
-      const RunStats r = run(command + probe + " > /dev/null");
-      std::printf("python pipeline with %s, %s allocator: %.2f s for the first 20 clips\n",
-                  blas.c_str(), *malloc_env ? "tuned" : "default", r.seconds);
-      if (r.status == 0 && (best.empty() || r.seconds < best_seconds)) {
-        best = command;
-        best_seconds = r.seconds;
-      }
+  for (const auto& [name, env] : genre::bench::python_environments()) {
+    const std::string command = "cd " GENRE_BENCH_PYTHON_DIR " && " + env +
+                                "/usr/bin/python3 baseline_predict.py " + exported + " ";
+    const RunStats r = run(command + probe + " > /dev/null");
+    std::printf("python pipeline with %s: %.2f s for the first 20 clips\n", name.c_str(),
+                r.seconds);
+    if (r.status == 0 && (best.empty() || r.seconds < best_seconds)) {
+      best = command;
+      best_seconds = r.seconds;
     }
+  }
   return best;
 }
 

@@ -42,8 +42,8 @@ nlohmann::json run_json(const std::string& command) {
   }
 }
 
-std::vector<std::pair<std::string, std::string>> blas_environments() {
-  std::vector<std::pair<std::string, std::string>> envs = {{"default libblas.so.3", ""}};
+std::vector<std::pair<std::string, std::string>> python_environments() {
+  std::vector<std::pair<std::string, std::string>> blas = {{"default libblas.so.3", ""}};
   std::vector<std::string> dirs;
   for (const char* dir :
        {"/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/x86_64-linux-gnu/openblas-openmp"})
@@ -55,7 +55,14 @@ std::vector<std::pair<std::string, std::string>> blas_environments() {
   }
   // One BLAS thread: the baselines set their own torch thread count.
   for (const auto& dir : dirs)
-    envs.emplace_back(dir, "OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=" + dir + " ");
+    blas.emplace_back(dir, "OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=" + dir + " ");
+  std::vector<std::pair<std::string, std::string>> envs;
+  for (const auto& [name, prefix] : blas) {
+    envs.emplace_back(name + ", default allocator", prefix);
+    envs.emplace_back(
+        name + ", genre's allocator settings",
+        prefix + "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 ");
+  }
   return envs;
 }
 

@@ -16,13 +16,11 @@ nlohmann::json run_json(const std::string& command);
 // is unset or 0 (set it to time genre alone while working on it).
 bool python_has(const std::string& module);
 // The settings a Python baseline may run under, to keep its fastest: (name, shell prefix) for
-// Debian's default libblas.so.3, each OpenBLAS under /usr/lib/x86_64-linux-gnu and each
-// directory in $GENRE_BENCH_BLAS_DIRS (e.g. an unpacked libopenblas0-pthread .deb).
-std::vector<std::pair<std::string, std::string>> blas_environments();
-// The shell prefix that gives a Python process the allocator settings genre uses
-// (tune_allocator_for_tensors: large blocks kept, no trimming) through glibc's variables.
-inline const char* kTunedMallocEnv =
-    "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 ";
+// each BLAS (Debian's default libblas.so.3, each OpenBLAS under /usr/lib/x86_64-linux-gnu, each
+// directory in $GENRE_BENCH_BLAS_DIRS, e.g. an unpacked libopenblas0-pthread .deb), each with
+// glibc's default allocator and with the settings genre uses (tune_allocator_for_tensors: large
+// blocks kept, no trimming) given through glibc's MALLOC_*_ variables.
+std::vector<std::pair<std::string, std::string>> python_environments();
 // True when /proc/cpuinfo lists `flag` (e.g. "avx512_bf16") for this CPU.
 bool cpu_has(const std::string& flag);
 // The CPU this runs on (model name, cores, AVX-512 or not): ratios move with it, so benchmarks

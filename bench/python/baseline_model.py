@@ -1,7 +1,7 @@
 """PyTorch (Python) baseline for bench_model: training and inference samples/s of the default
 CRNN at 96 x FRAMES, batch B, T threads. Prints JSON: {"train": .., "train_channels_last": ..,
-"train_bf16": .., "infer": ..}; infer is the faster of the default layout and channels_last; train_bf16 is channels_last under bf16 autocast (0 when the CPU
-has no bf16 support in this PyTorch)."""
+"train_bf16": .., "infer": ..}; infer is the faster of the default layout and channels_last;
+train_bf16 is channels_last under bf16 autocast (0 when the CPU has no AVX512-BF16 or AMX)."""
 import json
 import sys
 import time
