@@ -92,6 +92,8 @@ BatchNormSyncGuard::BatchNormSyncGuard(BatchNormReducer* reducer) : previous_(g_
 
 BatchNormSyncGuard::~BatchNormSyncGuard() { g_reducer = previous_; }
 
+bool batch_norm_sync_installed() { return g_reducer != nullptr; }
+
 torch::Tensor apply_batch_norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
   if (!g_reducer || !bn->is_training() || !bn->options.affine() ||
       !bn->options.track_running_stats())

@@ -30,6 +30,9 @@ class BatchNormSyncGuard {
   BatchNormReducer* previous_;
 };
 
+// True while a reducer is installed on this thread.
+bool batch_norm_sync_installed();
+
 // bn(x) for x [N, C, ...]; synchronised across processes in training mode when a reducer is
 // installed.
 torch::Tensor apply_batch_norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x);

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "model/batch_norm.h"
+#include "model/batch_norm_pool.h"
 #include "model/dropout.h"
 #include "model/first_conv.h"
 
@@ -86,8 +87,10 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
           ? first_conv3x3(x, conv->weight, conv->bias)
           : conv(x);
   // Max-pool before the activation: ELU and ReLU are non-decreasing, so the maxima are the same,
-  // and the activation (forward and backward) runs on a quarter or less of the values.
-  x = pool(apply_batch_norm(bn, x));
+  // and the activation (forward and backward) runs on a quarter or less of the values. Batch
+  // norm and max-pool run as one op where they can (batch_norm_pool.h).
+  x = batch_norm_max_pool_applies(bn, pool, x) ? batch_norm_max_pool(bn, pool, x)
+                                               : pool(apply_batch_norm(bn, x));
   x = relu ? torch::relu(x) : torch::elu(x);
   return hashed_dropout(x, dropout->options.p(), is_training());
 }
