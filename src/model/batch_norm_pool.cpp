@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <cmath>
@@ -45,15 +46,15 @@ __attribute__((target_clones("avx2", "default"))) void add_row_sums(const float*
 }
 
 // One row of windows of one plane: for each window (kh rows of KW values starting at row `top`,
-// columns [wo * KW, wo * KW + KW)), the largest value (smallest when `largest` is false) and its
-// offset in the plane, the first one on ties as max_pool2d picks. Written as one branch-free pass
-// over the windows per window position (i, j), which vectorises for a KW known when compiling.
-// (A NaN makes its channel's statistics, so every output of the channel, NaN anyway.)
-template <int KW>
+// columns [wo * KW, wo * KW + KW)), the largest value (smallest unless LARGEST) and its offset in
+// the plane, the first one on ties as max_pool2d picks. One pass over the row of windows per
+// window position (i, j), every store unconditional (a select, not a branch or a masked store), so
+// the loop over windows vectorises for a KW known when compiling. (A NaN makes its channel's
+// statistics, so every output of the channel, NaN anyway.)
+template <int KW, bool LARGEST>
 __attribute__((always_inline)) inline void pool_row(const float* __restrict plane, int64_t top,
                                                     int64_t width, int64_t kh, int64_t kw_runtime,
-                                                    int64_t outputs, bool largest,
-                                                    float* __restrict value,
+                                                    int64_t outputs, float* __restrict value,
                                                     int32_t* __restrict index) {
   const int64_t kw = KW > 0 ? KW : kw_runtime;
   const float* first = plane + top * width;
@@ -65,22 +66,30 @@ __attribute__((always_inline)) inline void pool_row(const float* __restrict plan
     const float* row = plane + (top + i) * width;
     for (int64_t j = i == 0 ? 1 : 0; j < kw; ++j) {
       const int32_t offset = static_cast<int32_t>((top + i) * width + j);
-      if (largest) {
-        for (int64_t wo = 0; wo < outputs; ++wo) {
-          const float v = row[wo * kw + j];
-          const bool wins = v > value[wo];
-          value[wo] = wins ? v : value[wo];
-          index[wo] = wins ? offset + static_cast<int32_t>(wo * kw) : index[wo];
-        }
-      } else {
-        for (int64_t wo = 0; wo < outputs; ++wo) {
-          const float v = row[wo * kw + j];
-          const bool wins = v < value[wo];
-          value[wo] = wins ? v : value[wo];
-          index[wo] = wins ? offset + static_cast<int32_t>(wo * kw) : index[wo];
-        }
+      for (int64_t wo = 0; wo < outputs; ++wo) {
+        const float v = row[wo * kw + j], best = value[wo];
+        const int32_t wins = -static_cast<int32_t>(LARGEST ? v > best : v < best);  // all ones
+        value[wo] = LARGEST ? std::max(best, v) : std::min(best, v);
+        index[wo] ^= (index[wo] ^ (offset + static_cast<int32_t>(wo * kw))) & wins;
       }
     }
+  }
+}
+
+template <bool LARGEST>
+__attribute__((always_inline)) inline void pool_row_any(const float* plane, int64_t top,
+                                                        int64_t width, int64_t kh, int64_t kw,
+                                                        int64_t outputs, float* value,
+                                                        int32_t* index) {
+  switch (kw) {
+    case 2:
+      return pool_row<2, LARGEST>(plane, top, width, kh, kw, outputs, value, index);
+    case 3:
+      return pool_row<3, LARGEST>(plane, top, width, kh, kw, outputs, value, index);
+    case 4:
+      return pool_row<4, LARGEST>(plane, top, width, kh, kw, outputs, value, index);
+    default:
+      return pool_row<0, LARGEST>(plane, top, width, kh, kw, outputs, value, index);
   }
 }
 
@@ -90,16 +99,10 @@ __attribute__((target_clones("avx2", "default"))) void pool_windows(const float*
                                                                     int64_t kw, int64_t outputs,
                                                                     bool largest, float* value,
                                                                     int32_t* index) {
-  switch (kw) {
-    case 2:
-      return pool_row<2>(plane, top, width, kh, kw, outputs, largest, value, index);
-    case 3:
-      return pool_row<3>(plane, top, width, kh, kw, outputs, largest, value, index);
-    case 4:
-      return pool_row<4>(plane, top, width, kh, kw, outputs, largest, value, index);
-    default:
-      return pool_row<0>(plane, top, width, kh, kw, outputs, largest, value, index);
-  }
+  if (largest)
+    pool_row_any<true>(plane, top, width, kh, kw, outputs, value, index);
+  else
+    pool_row_any<false>(plane, top, width, kh, kw, outputs, value, index);
 }
 
 // out[w] = a * x[w] + b: the dense part of the input gradient.
@@ -129,6 +132,7 @@ struct BatchNormMaxPoolFunction : public torch::autograd::Function<BatchNormMaxP
                                const torch::Tensor& weight, const torch::Tensor& bias,
                                torch::Tensor running_mean, torch::Tensor running_var,
                                double momentum, double eps, int64_t kh, int64_t kw) {
+    RECORD_FUNCTION("genre::batch_norm_max_pool", std::vector<c10::IValue>());  // for profiles
     const Shape s(x, kh, kw);
     const torch::Tensor w = weight.contiguous(), b = bias.contiguous();
     torch::Tensor out = torch::empty({s.N, s.C, s.Ho, s.Wo}, x.options());
@@ -276,7 +280,9 @@ bool batch_norm_max_pool_applies(const torch::nn::BatchNorm2d& bn, const torch::
   for (int d = 0; d < 2; ++d)
     if (stride[d] != kernel[d] || padding[d] != 0 || dilation[d] != 1 || kernel[d] > x.size(d + 2))
       return false;
-  return !p.ceil_mode() && x.size(2) * x.size(3) <= std::numeric_limits<int32_t>::max();
+  // One value per channel is an error in training mode: left to LibTorch to report.
+  return !p.ceil_mode() && x.size(0) * x.size(2) * x.size(3) > 1 &&
+         x.size(2) * x.size(3) <= std::numeric_limits<int32_t>::max();
 }
 
 torch::Tensor batch_norm_max_pool(torch::nn::BatchNorm2d& bn, const torch::nn::MaxPool2d& pool,

@@ -109,6 +109,9 @@ TEST(BatchNormMaxPool, LeavesOtherCasesToLibTorch) {
   EXPECT_FALSE(
       batch_norm_max_pool_applies(l.bn, l.pool, x.contiguous(torch::MemoryFormat::ChannelsLast)));
   EXPECT_FALSE(batch_norm_max_pool_applies(l.bn, l.pool, torch::randn({2, 3, 1, 8})));
+  torch::nn::MaxPool2d none(torch::nn::MaxPool2dOptions(1));  // one value per channel: an error
+  EXPECT_TRUE(batch_norm_max_pool_applies(l.bn, none, torch::randn({1, 3, 2, 1})));
+  EXPECT_FALSE(batch_norm_max_pool_applies(l.bn, none, torch::randn({1, 3, 1, 1})));
   {
     NoReducer reducer;
     BatchNormSyncGuard sync(&reducer);  // cross-process statistics: batch_norm.h's op
