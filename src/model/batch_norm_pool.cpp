@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "model/batch_norm.h"
 
@@ -105,10 +106,38 @@ __attribute__((target_clones("avx2", "default"))) void pool_windows(const float*
     pool_row_any<false>(plane, top, width, kh, kw, outputs, value, index);
 }
 
-// out[w] = a * x[w] + b: the dense part of the input gradient.
-__attribute__((target_clones("avx2", "default"))) void affine_row(const float* x, float* out,
-                                                                  int64_t n, float a, float b) {
-  for (int64_t w = 0; w < n; ++w) out[w] = a * x[w] + b;
+// out[w] = a * x[w] + b + extra[w]: one row of the input gradient, the affine map of x that
+// every value gets plus the pooled gradient where a value was chosen (zero elsewhere in `extra`).
+__attribute__((target_clones("avx2", "default"))) void input_gradient_row(
+    const float* __restrict x, const float* __restrict extra, float* __restrict out, int64_t n,
+    float a, float b) {
+  for (int64_t w = 0; w < n; ++w) out[w] = a * x[w] + b + extra[w];
+}
+
+struct GradientSums {
+  double grad = 0, grad_centred = 0;  // sum(g), sum(g * (chosen - mean))
+};
+
+// Adds the sums of n pooled gradients g and their chosen values, in kLanes double lanes.
+__attribute__((target_clones("avx2", "default"))) void add_gradient_sums(const float* g,
+                                                                         const float* chosen,
+                                                                         int64_t n, float mean,
+                                                                         GradientSums& out) {
+  double grad[kLanes] = {}, centred[kLanes] = {};
+  const int64_t whole = n / kLanes * kLanes;
+  for (int64_t k = 0; k < whole; k += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      grad[l] += g[k + l];
+      centred[l] += static_cast<double>(g[k + l]) * (chosen[k + l] - mean);
+    }
+  for (int64_t k = whole; k < n; ++k) {
+    out.grad += g[k];
+    out.grad_centred += static_cast<double>(g[k]) * (chosen[k] - mean);
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    out.grad += grad[l];
+    out.grad_centred += centred[l];
+  }
 }
 
 struct Shape {
@@ -211,40 +240,43 @@ struct BatchNormMaxPoolFunction : public torch::autograd::Function<BatchNormMaxP
     float* dxp = want_x ? grad_x.data_ptr<float>() : nullptr;
     float *gwp = grad_weight.data_ptr<float>(), *gbp = grad_bias.data_ptr<float>();
     at::parallel_for(0, s.C, 1, [&](int64_t first, int64_t last) {
+      // The pooled gradient of one row of windows, spread over its kh input rows (zero elsewhere).
+      std::vector<float> extra(static_cast<std::size_t>(s.kh * s.W), 0.0f);
       for (int64_t c = first; c < last; ++c) {
         // The output gradient is zero off the chosen values: its sums run over the pooled ones.
-        double sum_g = 0, sum_g_xhat = 0;
+        GradientSums sums;
         for (int64_t n = 0; n < s.N; ++n) {
           const int64_t pooled = (n * s.C + c) * s.pooled_plane();
-          for (int64_t k = 0; k < s.pooled_plane(); ++k) {
-            sum_g += gp[pooled + k];
-            sum_g_xhat += static_cast<double>(gp[pooled + k]) * (sp[pooled + k] - mp[c]) * isp[c];
-          }
+          add_gradient_sums(gp + pooled, sp + pooled, s.pooled_plane(), mp[c], sums);
         }
+        const double sum_g_xhat = sums.grad_centred * isp[c];
         gwp[c] = static_cast<float>(sum_g_xhat);
-        gbp[c] = static_cast<float>(sum_g);
+        gbp[c] = static_cast<float>(sums.grad);
         if (!want_x) continue;
         // dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), k = weight * invstd: an affine map of
         // x everywhere, plus k * dy where a value was chosen.
         const double k = static_cast<double>(wp[c]) * isp[c];
         const double a = -k * isp[c] * sum_g_xhat / s.count();
-        const double b = -k * sum_g / s.count() - a * mp[c];
+        const float b = static_cast<float>(-k * sums.grad / s.count() - a * mp[c]);
         for (int64_t n = 0; n < s.N; ++n) {
-          const int64_t plane = (n * s.C + c) * s.plane();
+          const float* x_plane = xp + (n * s.C + c) * s.plane();
+          float* dx_plane = dxp + (n * s.C + c) * s.plane();
           const int64_t pooled = (n * s.C + c) * s.pooled_plane();
           for (int64_t ho = 0; ho < s.Ho; ++ho) {
-            for (int64_t i = 0; i < s.kh; ++i) {
-              const int64_t row = plane + (ho * s.kh + i) * s.W;
-              affine_row(xp + row, dxp + row, s.W, static_cast<float>(a), static_cast<float>(b));
-            }
-            for (int64_t wo = 0; wo < s.Wo; ++wo) {
-              const int64_t at = pooled + ho * s.Wo + wo;
-              dxp[plane + ip[at]] += static_cast<float>(k * gp[at]);
-            }
+            const int64_t top = ho * s.kh * s.W;
+            const float* g = gp + pooled + ho * s.Wo;
+            const int32_t* chosen = ip + pooled + ho * s.Wo;
+            for (int64_t wo = 0; wo < s.Wo; ++wo)  // windows do not overlap: one value each
+              extra[static_cast<std::size_t>(chosen[wo] - top)] = static_cast<float>(k * g[wo]);
+            for (int64_t i = 0; i < s.kh; ++i)
+              input_gradient_row(x_plane + top + i * s.W, extra.data() + i * s.W,
+                                 dx_plane + top + i * s.W, s.W, static_cast<float>(a), b);
+            for (int64_t wo = 0; wo < s.Wo; ++wo)
+              extra[static_cast<std::size_t>(chosen[wo] - top)] = 0.0f;
           }
-          for (int64_t h = s.Ho * s.kh; h < s.H; ++h)
-            affine_row(xp + plane + h * s.W, dxp + plane + h * s.W, s.W, static_cast<float>(a),
-                       static_cast<float>(b));
+          for (int64_t h = s.Ho * s.kh; h < s.H; ++h)  // rows past the last window
+            input_gradient_row(x_plane + h * s.W, extra.data(), dx_plane + h * s.W, s.W,
+                               static_cast<float>(a), b);
         }
       }
     });
