@@ -156,6 +156,40 @@ struct Shape {
   double count() const { return static_cast<double>(N * H * W); }
 };
 
+// One plane's part of the forward: adds its values to `sums` and writes each window's chosen value
+// and offset. The window rows are summed and pooled while still in cache.
+void pool_plane(const Shape& s, const float* plane, double shift, bool largest, Sums& sums,
+                float* chosen_value, int32_t* chosen_at) {
+  for (int64_t ho = 0; ho < s.Ho; ++ho) {
+    for (int64_t i = 0; i < s.kh; ++i)
+      add_row_sums(plane + (ho * s.kh + i) * s.W, s.W, shift, sums);
+    pool_windows(plane, ho * s.kh, s.W, s.kh, s.kw, s.Wo, largest, chosen_value + ho * s.Wo,
+                 chosen_at + ho * s.Wo);
+  }
+  for (int64_t h = s.Ho * s.kh; h < s.H; ++h)  // rows past the last window: sums only
+    add_row_sums(plane + h * s.W, s.W, shift, sums);
+}
+
+// One plane's input gradient: a * x + b everywhere plus k * g at each window's chosen offset.
+// `extra` (kh * W floats, zero) holds one row of windows' pooled gradient at a time.
+void input_gradient_plane(const Shape& s, const float* x_plane, float* dx_plane, const float* g,
+                          const int32_t* chosen_at, float k, float a, float b,
+                          std::vector<float>& extra) {
+  for (int64_t ho = 0; ho < s.Ho; ++ho) {
+    const int64_t top = ho * s.kh * s.W;
+    const float* row_g = g + ho * s.Wo;
+    const int32_t* row_at = chosen_at + ho * s.Wo;
+    for (int64_t wo = 0; wo < s.Wo; ++wo)  // windows do not overlap: one value each
+      extra[static_cast<std::size_t>(row_at[wo] - top)] = k * row_g[wo];
+    for (int64_t i = 0; i < s.kh; ++i)
+      input_gradient_row(x_plane + top + i * s.W, extra.data() + i * s.W, dx_plane + top + i * s.W,
+                         s.W, a, b);
+    for (int64_t wo = 0; wo < s.Wo; ++wo) extra[static_cast<std::size_t>(row_at[wo] - top)] = 0.0f;
+  }
+  for (int64_t h = s.Ho * s.kh; h < s.H; ++h)  // rows past the last window
+    input_gradient_row(x_plane + h * s.W, extra.data(), dx_plane + h * s.W, s.W, a, b);
+}
+
 struct BatchNormMaxPoolFunction : public torch::autograd::Function<BatchNormMaxPoolFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias,
@@ -182,17 +216,9 @@ struct BatchNormMaxPoolFunction : public torch::autograd::Function<BatchNormMaxP
         const double shift = xp[c * s.plane()];
         Sums sums;
         for (int64_t n = 0; n < s.N; ++n) {
-          const float* plane = xp + (n * s.C + c) * s.plane();
           const int64_t pooled = (n * s.C + c) * s.pooled_plane();
-          for (int64_t ho = 0; ho < s.Ho; ++ho) {
-            // The window rows are read for the sums and pooled while still in cache.
-            for (int64_t i = 0; i < kh; ++i)
-              add_row_sums(plane + (ho * kh + i) * s.W, s.W, shift, sums);
-            pool_windows(plane, ho * kh, s.W, kh, kw, s.Wo, largest, sp + pooled + ho * s.Wo,
-                         ip + pooled + ho * s.Wo);
-          }
-          for (int64_t h = s.Ho * kh; h < s.H; ++h)  // rows past the last window: sums only
-            add_row_sums(plane + h * s.W, s.W, shift, sums);
+          pool_plane(s, xp + (n * s.C + c) * s.plane(), shift, largest, sums, sp + pooled,
+                     ip + pooled);
         }
         const double m = sums.sum / s.count();
         const double var = std::max(0.0, sums.squares / s.count() - m * m);
@@ -257,27 +283,12 @@ struct BatchNormMaxPoolFunction : public torch::autograd::Function<BatchNormMaxP
         // x everywhere, plus k * dy where a value was chosen.
         const double k = static_cast<double>(wp[c]) * isp[c];
         const double a = -k * isp[c] * sum_g_xhat / s.count();
-        const float b = static_cast<float>(-k * sums.grad / s.count() - a * mp[c]);
-        for (int64_t n = 0; n < s.N; ++n) {
-          const float* x_plane = xp + (n * s.C + c) * s.plane();
-          float* dx_plane = dxp + (n * s.C + c) * s.plane();
-          const int64_t pooled = (n * s.C + c) * s.pooled_plane();
-          for (int64_t ho = 0; ho < s.Ho; ++ho) {
-            const int64_t top = ho * s.kh * s.W;
-            const float* g = gp + pooled + ho * s.Wo;
-            const int32_t* chosen = ip + pooled + ho * s.Wo;
-            for (int64_t wo = 0; wo < s.Wo; ++wo)  // windows do not overlap: one value each
-              extra[static_cast<std::size_t>(chosen[wo] - top)] = static_cast<float>(k * g[wo]);
-            for (int64_t i = 0; i < s.kh; ++i)
-              input_gradient_row(x_plane + top + i * s.W, extra.data() + i * s.W,
-                                 dx_plane + top + i * s.W, s.W, static_cast<float>(a), b);
-            for (int64_t wo = 0; wo < s.Wo; ++wo)
-              extra[static_cast<std::size_t>(chosen[wo] - top)] = 0.0f;
-          }
-          for (int64_t h = s.Ho * s.kh; h < s.H; ++h)  // rows past the last window
-            input_gradient_row(x_plane + h * s.W, extra.data(), dx_plane + h * s.W, s.W,
-                               static_cast<float>(a), b);
-        }
+        const double b = -k * sums.grad / s.count() - a * mp[c];
+        for (int64_t n = 0; n < s.N; ++n)
+          input_gradient_plane(s, xp + (n * s.C + c) * s.plane(), dxp + (n * s.C + c) * s.plane(),
+                               gp + (n * s.C + c) * s.pooled_plane(),
+                               ip + (n * s.C + c) * s.pooled_plane(), static_cast<float>(k),
+                               static_cast<float>(a), static_cast<float>(b), extra);
       }
     });
     return {grad_x,
