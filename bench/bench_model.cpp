@@ -88,10 +88,9 @@ int main(int argc, char** argv) {
   tune_allocator_for_tensors();
   // GENRE_BENCH_TRACE=FILE: a profiler trace of a training step as the genre CLI runs it (and
   // FILE.cl of one with channels_last).
-  const double train =
-      train_rate(frames, batch, steps, false, Precision::kFp32, std::getenv("GENRE_BENCH_TRACE"));
-  const std::string trace_cl =
-      std::getenv("GENRE_BENCH_TRACE") ? std::getenv("GENRE_BENCH_TRACE") + std::string(".cl") : "";
+  const char* trace = std::getenv("GENRE_BENCH_TRACE");
+  const double train = train_rate(frames, batch, steps, false, Precision::kFp32, trace);
+  const std::string trace_cl = trace && *trace ? trace + std::string(".cl") : "";
   const double train_cl = train_rate(frames, batch, steps, true, Precision::kFp32,
                                      trace_cl.empty() ? nullptr : trace_cl.c_str());
   const double infer = infer_rate(frames, batch, steps, InferForm::kPlain);
