@@ -1,0 +1,190 @@
+// The machine's physical limits, measured: the other benchmarks' stages are set against them in
+// docs/benchmarks.md. Prints
+//   - peak multiply-add rate: independent fused multiply-adds in registers (AVX-512, AVX2+FMA or
+//     SSE, the widest this CPU has) on 1 thread and on every thread at once;
+//   - memory bandwidth: LibTorch's sum (reading) and copy over 1 GiB with `threads` threads;
+//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the default CRNN's five blocks (training
+//     shapes, 96 x `frames`, batch `batch`): forward and backward, GMAC/s and share of the peak.
+//   bench_machine [threads=all] [frames=1366] [batch=32]
+#include <immintrin.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_support.h"
+#include "common/parallel.h"
+#include "model/arch_config.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Each kernel keeps 12 accumulators in flight (more than any FMA latency x throughput here) and
+// returns a value that depends on all of them, so nothing is optimised away. MACs = iters x 12 x
+// lanes.
+__attribute__((target("avx512f"))) float fma_avx512(long iters) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (long n = 0; n < iters; ++n)
+    for (auto& r : acc) r = _mm512_fmadd_ps(r, a, b);
+  __m512 sum = acc[0];
+  for (int i = 1; i < 12; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  alignas(64) float out[16];
+  _mm512_store_ps(out, sum);
+  return out[0] + out[15];
+}
+
+__attribute__((target("avx2,fma"))) float fma_avx2(long iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (long n = 0; n < iters; ++n)
+    for (auto& r : acc) r = _mm256_fmadd_ps(r, a, b);
+  __m256 sum = acc[0];
+  for (int i = 1; i < 12; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  alignas(32) float out[8];
+  _mm256_store_ps(out, sum);
+  return out[0] + out[7];
+}
+
+// Without FMA a multiply-add is two instructions; counted as one MAC.
+float mul_add_sse(long iters) {
+  __m128 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm_set1_ps(static_cast<float>(i));
+  const __m128 a = _mm_set1_ps(0.999999f), b = _mm_set1_ps(1e-7f);
+  for (long n = 0; n < iters; ++n)
+    for (auto& r : acc) r = _mm_add_ps(_mm_mul_ps(r, a), b);
+  __m128 sum = acc[0];
+  for (int i = 1; i < 12; ++i) sum = _mm_add_ps(sum, acc[i]);
+  return _mm_cvtss_f32(sum);
+}
+
+struct FmaKernel {
+  const char* name;
+  int lanes;
+  float (*run)(long);
+};
+
+FmaKernel widest_kernel() {
+  if (__builtin_cpu_supports("avx512f")) return {"AVX-512 FMA", 16, fma_avx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {"AVX2 FMA", 8, fma_avx2};
+  return {"SSE mul+add", 4, mul_add_sse};
+}
+
+// GMAC/s of `threads` threads each running the kernel at once; best of 3.
+double peak_gmacs(const FmaKernel& kernel, int threads) {
+  const long iters = 20'000'000;
+  double best = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> pool;
+    std::vector<float> sink(threads);
+    const auto start = Clock::now();
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { sink[t] = kernel.run(iters); });
+    for (auto& th : pool) th.join();
+    const double s = seconds_since(start);
+    if (sink[0] == 12345.f) std::printf(" ");  // keeps the results alive
+    best = std::max(best, 1e-9 * threads * iters * 12.0 * kernel.lanes / s);
+  }
+  return best;
+}
+
+// GB/s reading (sum) and copying (bytes read + bytes written) 1 GiB with LibTorch's current thread
+// count; best of 5.
+std::pair<double, double> memory_bandwidth() {
+  const int64_t n = (int64_t{1} << 30) / sizeof(float);
+  torch::Tensor x = torch::rand({n});
+  torch::Tensor y = torch::empty_like(x);
+  y.copy_(x);
+  double read = 0, copy = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto start = Clock::now();
+    volatile float s = x.sum().item<float>();
+    (void)s;
+    read = std::max(read, 1.0 * (n * 4) / seconds_since(start) * 1e-9);
+    start = Clock::now();
+    y.copy_(x);
+    copy = std::max(copy, 2.0 * (n * 4) / seconds_since(start) * 1e-9);
+  }
+  return {read, copy};
+}
+
+struct ConvRate {
+  double forward_gmacs, backward_gmacs;
+};
+
+// One 3x3 conv block of the default CRNN in training shapes; backward = input and weight
+// gradients (2x the forward's MACs; the first block has no input gradient). Best of 3.
+ConvRate conv_rate(int batch, int in_ch, int out_ch, int height, int width, bool input_grad) {
+  torch::Tensor x = torch::randn({batch, in_ch, height, width}).requires_grad_(input_grad);
+  torch::Tensor w = torch::randn({out_ch, in_ch, 3, 3}).requires_grad_(true);
+  const double macs = 1.0 * batch * out_ch * height * width * in_ch * 9;
+  double fwd = 1e30, bwd = 1e30;
+  for (int round = 0; round < 4; ++round) {
+    auto start = Clock::now();
+    torch::Tensor y = torch::conv2d(x, w, {}, 1, 1);
+    const double f = seconds_since(start);
+    torch::Tensor g = torch::ones_like(y);
+    start = Clock::now();
+    y.backward(g);
+    const double b = seconds_since(start);
+    if (round == 0) continue;  // oneDNN creates its primitives on the first call
+    fwd = std::min(fwd, f);
+    bwd = std::min(bwd, b);
+  }
+  return {1e-9 * macs / fwd, 1e-9 * macs * (input_grad ? 2 : 1) / bwd};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int all = static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = argc > 1 ? std::atoi(argv[1]) : all;
+  const int frames = argc > 2 ? std::atoi(argv[2]) : 1366;
+  const int batch = argc > 3 ? std::atoi(argv[3]) : 32;
+  std::printf("%s\n", genre::bench::cpu_description().c_str());
+
+  const FmaKernel kernel = widest_kernel();
+  const double one = peak_gmacs(kernel, 1), many = peak_gmacs(kernel, threads);
+  std::printf("peak multiply-adds (%s, float): 1 thread %.1f GMAC/s, %d threads %.1f GMAC/s\n",
+              kernel.name, one, threads, many);
+
+  torch::set_num_threads(threads);
+  genre::tune_allocator_for_tensors();  // as genre train runs: big buffers reused, not faulted in anew
+  const auto [read, copy] = memory_bandwidth();
+  std::printf("memory bandwidth (%d threads, 1 GiB): read %.1f GB/s, copy %.1f GB/s (read + written)\n", threads,
+              read, copy);
+
+  const genre::ArchConfig arch = genre::arch_default_params();
+  std::printf("\noneDNN 3x3 convs of the default CRNN, batch %d x 96 x %d, %d threads\n", batch,
+              frames, threads);
+  std::printf("%-6s %-18s %8s %12s %7s %12s %7s\n", "block", "shape", "GMAC", "fwd GMAC/s",
+              "peak", "bwd GMAC/s", "peak");
+  int in_ch = 1, height = arch.n_mels, width = frames;
+  for (size_t i = 0; i < arch.channels.size(); ++i) {
+    const int out_ch = arch.channels[i];
+    const ConvRate r = conv_rate(batch, in_ch, out_ch, height, width, i > 0);
+    const double gmac = 1e-9 * batch * out_ch * height * width * in_ch * 9;
+    char shape[64];
+    std::snprintf(shape, sizeof shape, "%d>%d %dx%d", in_ch, out_ch, height, width);
+    std::printf("%-6zu %-18s %8.2f %12.1f %6.0f%% %12.1f %6.0f%%\n", i + 1, shape, gmac,
+                r.forward_gmacs, 100 * r.forward_gmacs / many, r.backward_gmacs,
+                100 * r.backward_gmacs / many);
+    in_ch = out_ch;
+    height /= arch.pools[i].first;
+    width /= arch.pools[i].second;
+  }
+  return 0;
+}
