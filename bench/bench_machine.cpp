@@ -3,7 +3,8 @@
 //   - peak multiply-add rate: independent fused multiply-adds in registers (AVX-512, AVX2+FMA or
 //     SSE, the widest this CPU has) on 1 thread and on every thread at once;
 //   - memory bandwidth: LibTorch's sum (reading) and copy over 1 GiB with `threads` threads;
-//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the default CRNN's five blocks (training
+//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the default
+//   CRNN's five blocks (training
 //     shapes, 96 x `frames`, batch `batch`): forward and backward, GMAC/s and share of the peak.
 //   bench_machine [threads=all] [frames=1366] [batch=32]
 #include <immintrin.h>
@@ -91,8 +92,7 @@ double peak_gmacs(const FmaKernel& kernel, int threads) {
     std::vector<std::thread> pool;
     std::vector<float> sink(threads);
     const auto start = Clock::now();
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { sink[t] = kernel.run(iters); });
+    for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { sink[t] = kernel.run(iters); });
     for (auto& th : pool) th.join();
     const double s = seconds_since(start);
     if (sink[0] == 12345.f) std::printf(" ");  // keeps the results alive
@@ -162,16 +162,18 @@ int main(int argc, char** argv) {
               kernel.name, one, threads, many);
 
   torch::set_num_threads(threads);
-  genre::tune_allocator_for_tensors();  // as genre train runs: big buffers reused, not faulted in anew
+  genre::tune_allocator_for_tensors();  // as genre train runs: big buffers reused, not faulted in
+                                        // anew
   const auto [read, copy] = memory_bandwidth();
-  std::printf("memory bandwidth (%d threads, 1 GiB): read %.1f GB/s, copy %.1f GB/s (read + written)\n", threads,
-              read, copy);
+  std::printf(
+      "memory bandwidth (%d threads, 1 GiB): read %.1f GB/s, copy %.1f GB/s (read + written)\n",
+      threads, read, copy);
 
   const genre::ArchConfig arch = genre::arch_default_params();
   std::printf("\noneDNN 3x3 convs of the default CRNN, batch %d x 96 x %d, %d threads\n", batch,
               frames, threads);
-  std::printf("%-6s %-18s %8s %12s %7s %12s %7s\n", "block", "shape", "GMAC", "fwd GMAC/s",
-              "peak", "bwd GMAC/s", "peak");
+  std::printf("%-6s %-18s %8s %12s %7s %12s %7s\n", "block", "shape", "GMAC", "fwd GMAC/s", "peak",
+              "bwd GMAC/s", "peak");
   int in_ch = 1, height = arch.n_mels, width = frames;
   for (size_t i = 0; i < arch.channels.size(); ++i) {
     const int out_ch = arch.channels[i];
