@@ -3,9 +3,9 @@
 //   - peak multiply-add rate: independent fused multiply-adds in registers (AVX-512, AVX2+FMA or
 //     SSE, the widest this CPU has) on 1 thread and on every thread at once;
 //   - memory bandwidth: LibTorch's sum (reading) and copy over 1 GiB with `threads` threads;
-//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the default
-//   CRNN's five blocks (training
-//     shapes, 96 x `frames`, batch `batch`): forward and backward, GMAC/s and share of the peak.
+//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the
+//     default CRNN's five blocks in training shapes (96 x `frames`, batch `batch`): forward and
+//     backward, GMAC/s and share of the peak.
 //   bench_machine [threads=all] [frames=1366] [batch=32]
 #include <immintrin.h>
 #include <torch/torch.h>
