@@ -42,7 +42,8 @@ void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, const cha
 // (the variance must not cancel) and negative scales (where the max becomes the min).
 TEST(BatchNormMaxPool, MatchesLibTorchsBatchNormThenMaxPool) {
   const std::vector<std::pair<std::vector<int64_t>, std::pair<int64_t, int64_t>>> cases = {
-      {{3, 5, 7, 11}, {2, 3}}, {{2, 4, 12, 40}, {4, 4}}, {{1, 3, 6, 6}, {3, 3}}};
+      {{3, 5, 7, 11}, {2, 3}}, {{2, 4, 12, 40}, {4, 4}}, {{1, 3, 6, 6}, {3, 3}},
+      {{2, 4, 9, 37}, {2, 2}}};  // 2 x 2: 16 windows a row on the AVX2 path, 2 after it
   for (const auto& [shape, kernel] : cases) {
     torch::manual_seed(11);
     torch::Tensor x = torch::randn(shape);
@@ -65,6 +66,26 @@ TEST(BatchNormMaxPool, MatchesLibTorchsBatchNormThenMaxPool) {
     expect_close(ours.bn->running_var, ref.bn->running_var, "running variance");
     EXPECT_EQ(ours.bn->num_batches_tracked.item<int64_t>(),
               ref.bn->num_batches_tracked.item<int64_t>());
+  }
+}
+
+// Values on a coarse grid tie often inside a window: the gradient must go where max_pool2d sends
+// it, the first of the tied values in row-major order (in the max and, for negative scales, the
+// min), on the AVX2 2 x 2 path and the portable one alike.
+TEST(BatchNormMaxPool, SendsTheGradientToTheFirstOfTiedValues) {
+  for (const auto& kernel : {std::pair<int64_t, int64_t>{2, 2}, {2, 3}}) {
+    torch::manual_seed(3);
+    const torch::Tensor x = torch::randint(0, 3, {2, 4, 8, 48}).to(torch::kFloat32);
+    Layers ours = make_layers(4, kernel), ref = make_layers(4, kernel);
+    copy_parameters(ours, ref);
+    torch::Tensor x_ours = x.clone().requires_grad_(true), x_ref = x.clone().requires_grad_(true);
+    const torch::Tensor y = batch_norm_max_pool(ours.bn, ours.pool, x_ours);
+    const torch::Tensor y_ref = ref.pool(ref.bn(x_ref));
+    expect_close(y, y_ref, "output");
+    const torch::Tensor upstream = torch::randn_like(y);
+    (y * upstream).sum().backward();
+    (y_ref * upstream).sum().backward();
+    expect_close(x_ours.grad(), x_ref.grad(), "input gradient");
   }
 }
 
