@@ -22,8 +22,8 @@ bool cpu_has_avx2() {
 // channel, NaN anyway.)
 template <int KW, bool LARGEST>
 __attribute__((always_inline)) inline void pool_row(const float* __restrict top, int64_t width,
-                                                    int64_t kh, int64_t kw_runtime,
-                                                    int64_t outputs, float* __restrict value,
+                                                    int64_t kh, int64_t kw_runtime, int64_t outputs,
+                                                    float* __restrict value,
                                                     uint8_t* __restrict position) {
   const int64_t kw = KW > 0 ? KW : kw_runtime;
   constexpr int64_t kChunk = 64;  // positions kept in int32 while selecting: that vectorises
@@ -136,12 +136,11 @@ __attribute__((always_inline)) inline float gradient_if(bool chosen, float kg) {
 // operations, so the same bits, as the AVX2 path.
 template <int KW>
 __attribute__((always_inline)) inline void gradient_row(const float* __restrict x,
-                                                        float* __restrict out, int64_t n,
-                                                        int64_t i, int64_t kw_runtime,
-                                                        int64_t first_window, int64_t outputs,
-                                                        const float* __restrict g,
-                                                        const uint8_t* __restrict position,
-                                                        float k, float a, float b) {
+                                                        float* __restrict out, int64_t n, int64_t i,
+                                                        int64_t kw_runtime, int64_t first_window,
+                                                        int64_t outputs, const float* __restrict g,
+                                                        const uint8_t* __restrict position, float k,
+                                                        float a, float b) {
   const int64_t kw = KW > 0 ? KW : kw_runtime;
   for (int64_t wo = first_window; wo < outputs; ++wo) {
     const float kg = k * g[wo];

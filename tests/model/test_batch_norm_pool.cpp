@@ -42,7 +42,9 @@ void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, const cha
 // (the variance must not cancel) and negative scales (where the max becomes the min).
 TEST(BatchNormMaxPool, MatchesLibTorchsBatchNormThenMaxPool) {
   const std::vector<std::pair<std::vector<int64_t>, std::pair<int64_t, int64_t>>> cases = {
-      {{3, 5, 7, 11}, {2, 3}}, {{2, 4, 12, 40}, {4, 4}}, {{1, 3, 6, 6}, {3, 3}},
+      {{3, 5, 7, 11}, {2, 3}},
+      {{2, 4, 12, 40}, {4, 4}},
+      {{1, 3, 6, 6}, {3, 3}},
       {{2, 4, 9, 37}, {2, 2}}};  // 2 x 2: 16 windows a row on the AVX2 path, 2 after it
   for (const auto& [shape, kernel] : cases) {
     torch::manual_seed(11);
