@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "model/batch_norm.h"
 #include "model/batch_norm_pool.h"
+#include "model/conv3x3.h"
 #include "model/dropout.h"
 #include "model/first_conv.h"
 
@@ -80,12 +81,16 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
     x = conv_pool_in_slices(*this, x);
     return relu ? torch::relu_(x) : torch::elu_(x);
   }
-  // A training step's first conv has a backward written for its one input channel, where
-  // LibTorch's is slow (first_conv.h); evaluation keeps LibTorch's.
+  // A training step's convs have backwards written where LibTorch's is slow: the first conv's
+  // for its one input channel (first_conv.h), the others' weight gradient (conv3x3.h).
+  // Evaluation keeps LibTorch's.
   const bool training_step = is_training() && torch::GradMode::is_enabled();
-  x = training_step && first_conv3x3_applies(x, conv->weight)
-          ? first_conv3x3(x, conv->weight, conv->bias)
-          : conv(x);
+  if (training_step && first_conv3x3_applies(x, conv->weight))
+    x = first_conv3x3(x, conv->weight, conv->bias);
+  else if (training_step && conv3x3_training_applies(x, conv->weight))
+    x = conv3x3_training(x, conv->weight, conv->bias);
+  else
+    x = conv(x);
   // Max-pool before the activation: ELU and ReLU are non-decreasing, so the maxima are the same,
   // and the activation (forward and backward) runs on a quarter or less of the values. Batch
   // norm and max-pool run as one op where they can (batch_norm_pool.h).
