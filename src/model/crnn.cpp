@@ -5,6 +5,7 @@
 #include "model/batch_norm_pool.h"
 #include "model/conv3x3.h"
 #include "model/dropout.h"
+#include "model/elu_dropout.h"
 #include "model/first_conv.h"
 
 namespace genre {
@@ -96,8 +97,11 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
   // norm and max-pool run as one op where they can (batch_norm_pool.h).
   x = batch_norm_max_pool_applies(bn, pool, x) ? batch_norm_max_pool(bn, pool, x)
                                                : pool(apply_batch_norm(bn, x));
+  const double p = dropout->options.p();
+  if (!relu && is_training() && p > 0 && elu_dropout_applies(x))
+    return elu_dropout(x, p);  // one op: no mask tensor, one pass backwards (elu_dropout.h)
   x = relu ? torch::relu(x) : torch::elu(x);
-  return hashed_dropout(x, dropout->options.p(), is_training());
+  return hashed_dropout(x, p, is_training());
 }
 
 void ConvBlockImpl::fold_batch_norm(bool channels_last) {
