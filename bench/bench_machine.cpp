@@ -3,9 +3,9 @@
 //   - peak multiply-add rate: independent fused multiply-adds in registers (AVX-512, AVX2+FMA or
 //     SSE, the widest this CPU has) on 1 thread and on every thread at once;
 //   - memory bandwidth: LibTorch's sum (reading) and copy over 1 GiB with `threads` threads;
-//   - oneDNN's convolutions as LibTorch runs them (with genre's allocator settings) for the
-//     default CRNN's five blocks in training shapes (96 x `frames`, batch `batch`): forward and
-//     backward, GMAC/s and share of the peak.
+//   - the default CRNN's five 3x3 convs in training shapes (96 x `frames`, batch `batch`), with
+//     genre's allocator settings: oneDNN's forward, input gradient and weight gradient as LibTorch
+//     runs them, and genre's weight gradient (model/conv3x3.h), GMAC/s and share of the peak.
 //   bench_machine [threads=all] [frames=1366] [batch=32]
 #include <immintrin.h>
 #include <torch/torch.h>
@@ -21,6 +21,7 @@
 #include "bench_support.h"
 #include "common/parallel.h"
 #include "model/arch_config.h"
+#include "model/conv3x3.h"
 
 namespace {
 
@@ -121,30 +122,41 @@ std::pair<double, double> memory_bandwidth() {
   return {read, copy};
 }
 
+// GMAC/s of one 3x3 conv block of the default CRNN in training shapes, best of 3 after one call
+// that creates oneDNN's primitives: its forward, its input and weight gradients alone
+// (LibTorch's convolution_backward, oneDNN), and genre's weight gradient (conv3x3.h; 0 where the
+// CPU or the block does not suit it).
 struct ConvRate {
-  double forward_gmacs, backward_gmacs;
+  double forward = 0, input_grad = 0, weight_grad = 0, genre_weight_grad = 0;
 };
 
-// One 3x3 conv block of the default CRNN in training shapes; backward = input and weight
-// gradients (2x the forward's MACs; the first block has no input gradient). Best of 3.
-ConvRate conv_rate(int batch, int in_ch, int out_ch, int height, int width, bool input_grad) {
-  torch::Tensor x = torch::randn({batch, in_ch, height, width}).requires_grad_(input_grad);
-  torch::Tensor w = torch::randn({out_ch, in_ch, 3, 3}).requires_grad_(true);
-  const double macs = 1.0 * batch * out_ch * height * width * in_ch * 9;
-  double fwd = 1e30, bwd = 1e30;
+template <typename F>
+double best_seconds(F&& run) {
+  double best = 1e30;
   for (int round = 0; round < 4; ++round) {
-    auto start = Clock::now();
-    torch::Tensor y = torch::conv2d(x, w, {}, 1, 1);
-    const double f = seconds_since(start);
-    torch::Tensor g = torch::ones_like(y);
-    start = Clock::now();
-    y.backward(g);
-    const double b = seconds_since(start);
-    if (round == 0) continue;  // oneDNN creates its primitives on the first call
-    fwd = std::min(fwd, f);
-    bwd = std::min(bwd, b);
+    const auto start = Clock::now();
+    run();
+    if (round > 0) best = std::min(best, seconds_since(start));
   }
-  return {1e-9 * macs / fwd, 1e-9 * macs * (input_grad ? 2 : 1) / bwd};
+  return best;
+}
+
+ConvRate conv_rate(int batch, int in_ch, int out_ch, int height, int width) {
+  const torch::Tensor x = torch::randn({batch, in_ch, height, width});
+  const torch::Tensor w = torch::randn({out_ch, in_ch, 3, 3});
+  const torch::Tensor g = torch::randn({batch, out_ch, height, width});
+  const double gmac = 1e-9 * batch * out_ch * height * width * in_ch * 9;
+  const auto backward = [&](bool input, bool weight) {
+    at::convolution_backward(g, x, w, c10::IntArrayRef{out_ch}, {1, 1}, {1, 1}, {1, 1}, false,
+                             {0, 0}, 1, {input, weight, weight});
+  };
+  ConvRate r;
+  r.forward = gmac / best_seconds([&] { torch::conv2d(x, w, {}, 1, 1); });
+  r.input_grad = gmac / best_seconds([&] { backward(true, false); });
+  r.weight_grad = gmac / best_seconds([&] { backward(false, true); });
+  if (in_ch > 1 && genre::conv3x3_training_applies(x, w))
+    r.genre_weight_grad = gmac / best_seconds([&] { genre::conv3x3_weight_gradient(x, g); });
+  return r;
 }
 
 }  // namespace
@@ -170,20 +182,26 @@ int main(int argc, char** argv) {
       threads, read, copy);
 
   const genre::ArchConfig arch = genre::arch_default_params();
-  std::printf("\noneDNN 3x3 convs of the default CRNN, batch %d x 96 x %d, %d threads\n", batch,
-              frames, threads);
-  std::printf("%-6s %-18s %8s %12s %7s %12s %7s\n", "block", "shape", "GMAC", "fwd GMAC/s", "peak",
-              "bwd GMAC/s", "peak");
+  std::printf("\n3x3 convs of the default CRNN, batch %d x 96 x %d, %d threads: GMAC/s (share of "
+              "the peak above)\n",
+              batch, frames, threads);
+  std::printf("%-5s %-15s %6s %14s %14s %14s %14s\n", "block", "shape", "GMAC", "forward",
+              "input grad", "weight grad", "genre's wgrad");
+  const auto cell = [&](double rate) {
+    char text[32] = "-";
+    if (rate > 0) std::snprintf(text, sizeof text, "%.1f (%.0f%%)", rate, 100 * rate / many);
+    return std::string(text);
+  };
   int in_ch = 1, height = arch.n_mels, width = frames;
   for (size_t i = 0; i < arch.channels.size(); ++i) {
     const int out_ch = arch.channels[i];
-    const ConvRate r = conv_rate(batch, in_ch, out_ch, height, width, i > 0);
-    const double gmac = 1e-9 * batch * out_ch * height * width * in_ch * 9;
+    const ConvRate r = conv_rate(batch, in_ch, out_ch, height, width);
     char shape[64];
     std::snprintf(shape, sizeof shape, "%d>%d %dx%d", in_ch, out_ch, height, width);
-    std::printf("%-6zu %-18s %8.2f %12.1f %6.0f%% %12.1f %6.0f%%\n", i + 1, shape, gmac,
-                r.forward_gmacs, 100 * r.forward_gmacs / many, r.backward_gmacs,
-                100 * r.backward_gmacs / many);
+    std::printf("%-5zu %-15s %6.2f %14s %14s %14s %14s\n", i + 1, shape,
+                1e-9 * batch * out_ch * height * width * in_ch * 9, cell(r.forward).c_str(),
+                cell(r.input_grad).c_str(), cell(r.weight_grad).c_str(),
+                cell(r.genre_weight_grad).c_str());
     in_ch = out_ch;
     height /= arch.pools[i].first;
     width /= arch.pools[i].second;

@@ -41,6 +41,69 @@ __attribute__((target_clones("avx2", "default"))) void add_taps(float* out, cons
   out[n - 1] += k[1] * g[n - 1] + k[2] * g[n - 2];
 }
 
+bool cpu_has_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+// One output row (sample b, row h) of every channel: out[c][w] = bias[c] + sum over (i, j) of
+// k[c][i][j] * x[h + i - 1][w + j - 1], zero outside. Eight columns at a time, the nine input
+// vectors they need held in registers across the channels: 9 weight broadcasts and 9 fused
+// multiply-adds per 8 outputs. (oneDNN's forward for one input channel ran at a quarter of the
+// machine's peak.)
+__attribute__((target("avx2,fma"))) void forward_row(const float* x, int64_t H, int64_t W,
+                                                     int64_t h, const float* k, const float* bias,
+                                                     int64_t C, float* out, int64_t plane,
+                                                     std::vector<float>& padded) {
+  const int64_t width = (W + 7) / 8 * 8 + 8;  // column -1 at 0, then W columns, then zeros
+  for (int i = 0; i < 3; ++i) {
+    float* row = padded.data() + i * width;
+    const int64_t source = h + i - 1;
+    if (source < 0 || source >= H)
+      std::fill(row, row + width, 0.0f);
+    else
+      std::copy_n(x + source * W, W, row + 1);  // the padding columns stay zero
+  }
+  alignas(32) float tail[8];
+  for (int64_t w = 0; w < W; w += 8) {
+    __m256 in[9];
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j)
+        in[i * 3 + j] = _mm256_loadu_ps(padded.data() + i * width + w + j);
+    for (int64_t c = 0; c < C; ++c) {
+      __m256 acc = _mm256_broadcast_ss(bias + c);
+      for (int t = 0; t < 9; ++t)
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(k + c * 9 + t), in[t], acc);
+      float* dst = out + c * plane + w;
+      if (w + 8 <= W) {
+        _mm256_storeu_ps(dst, acc);
+      } else {
+        _mm256_store_ps(tail, acc);
+        std::copy_n(tail, W - w, dst);
+      }
+    }
+  }
+}
+
+// conv2d(x, weight, bias, stride 1, padding 1) for x [B, 1, H, W], one task per output row.
+torch::Tensor forward_avx2(const torch::Tensor& x, const torch::Tensor& weight,
+                           const torch::Tensor& bias) {
+  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0);
+  const torch::Tensor xc = x.contiguous(), k = weight.contiguous(), b = bias.contiguous();
+  torch::Tensor out = torch::empty({B, C, H, W}, x.options());
+  const float *xp = xc.data_ptr<float>(), *kp = k.data_ptr<float>(), *bp = b.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, B * H, 4, [&](int64_t first, int64_t last) {
+    std::vector<float> padded(static_cast<std::size_t>(3 * ((W + 7) / 8 * 8 + 8)), 0.0f);
+    for (int64_t r = first; r < last; ++r) {
+      const int64_t sample = r / H, h = r % H;
+      forward_row(xp + sample * H * W, H, W, h, kp, bp, C, op + (sample * C * H + h) * W, H * W,
+                  padded);
+    }
+  });
+  return out;
+}
+
 // Both kernels below add, for one output row g of one channel (W values) and the three input rows
 // it was computed from (zero-padded: rows[i][0] is column -1), the nine sums
 // out[i * 3 + j] += sum_w g[w] * rows[i][w + j] and the bias sum out[9] += sum_w g[w].
@@ -102,8 +165,7 @@ std::pair<torch::Tensor, torch::Tensor> weight_and_bias_gradient(const torch::Te
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = grad.size(1);
   const int64_t rows = B * H;
   const int64_t blocks = std::min<int64_t>(rows, 64);
-  static const bool has_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const auto add_row_sums = has_fma ? add_row_sums_avx2 : add_row_sums_portable;
+  const auto add_row_sums = cpu_has_fma() ? add_row_sums_avx2 : add_row_sums_portable;
   std::vector<double> partial(static_cast<std::size_t>(blocks * C * kSums), 0.0);
   const float* xp = x.data_ptr<float>();
   const float* gp = grad.data_ptr<float>();
@@ -167,7 +229,8 @@ struct FirstConvFunction : public torch::autograd::Function<FirstConvFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias) {
     ctx->save_for_backward({x, weight});
-    return torch::conv2d(x, weight, bias, 1, 1);
+    return cpu_has_fma() && bias.defined() ? forward_avx2(x, weight, bias)
+                                           : torch::conv2d(x, weight, bias, 1, 1);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
