@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -88,6 +89,7 @@ __attribute__((target("avx2,fma"))) void forward_row(const float* x, int64_t H, 
 // conv2d(x, weight, bias, stride 1, padding 1) for x [B, 1, H, W], one task per output row.
 torch::Tensor forward_avx2(const torch::Tensor& x, const torch::Tensor& weight,
                            const torch::Tensor& bias) {
+  RECORD_FUNCTION("genre::first_conv3x3", std::vector<c10::IValue>());  // for profiles
   const int64_t B = x.size(0), H = x.size(2), W = x.size(3), C = weight.size(0);
   const torch::Tensor xc = x.contiguous(), k = weight.contiguous(), b = bias.contiguous();
   torch::Tensor out = torch::empty({B, C, H, W}, x.options());
