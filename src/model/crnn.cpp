@@ -7,6 +7,7 @@
 #include "model/dropout.h"
 #include "model/elu_dropout.h"
 #include "model/first_conv.h"
+#include "model/winograd_conv.h"
 
 namespace genre {
 
@@ -28,9 +29,17 @@ namespace {
 // Inputs longer than this many frames go through the inference form in slices.
 constexpr int64_t kSliceFrames = 256;
 
-// The inference form's conv (batch norm folded in) -> max-pool, with the conv's padding
-// (mels, frames).
-torch::Tensor conv_pool(ConvBlockImpl& block, torch::Tensor x, torch::IntArrayRef padding) {
+// The inference form's conv (batch norm folded in) -> max-pool, with the conv's zero padding.
+// x may be a slice of frames of a channels-last tensor: Winograd's conv reads it in place.
+torch::Tensor conv_pool(ConvBlockImpl& block, torch::Tensor x, ConvPadding padding) {
+  if (block.winograd_weight.defined() && winograd_conv3x3_applies(x, block.folded_weight))
+    return block.pool(winograd_conv3x3(x, block.winograd_weight, block.folded_bias, padding));
+  // conv2d pads both sides alike: a slice's own frame padding is added here.
+  if (padding.left != padding.right) {
+    x = torch::constant_pad_nd(x, {padding.left, padding.right});
+    padding.left = padding.right = 0;
+  }
+  TORCH_CHECK(padding.top == padding.bottom, "conv_pool: uneven padding of the mels");
   if (block.folded_channels_last) {
     if (x.size(1) == 1) {
       // A one-channel input is both NCHW and NHWC, and the conv then picks NCHW for its output,
@@ -41,7 +50,8 @@ torch::Tensor conv_pool(ConvBlockImpl& block, torch::Tensor x, torch::IntArrayRe
       x = x.contiguous(torch::MemoryFormat::ChannelsLast);  // a slice of NHWC is not contiguous
     }
   }
-  return block.pool(torch::conv2d(x, block.folded_weight, block.folded_bias, 1, padding));
+  return block.pool(
+      torch::conv2d(x, block.folded_weight, block.folded_bias, 1, {padding.top, padding.left}));
 }
 
 // The conv's full-resolution output is the largest activation of the model (64 channels x 96
@@ -53,7 +63,7 @@ torch::Tensor conv_pool_in_slices(ConvBlockImpl& block, const torch::Tensor& x) 
   const int64_t frames = x.size(3), width = block.pool->options.kernel_size()->at(1);
   const int64_t used = frames / width * width;  // max-pool drops the frames past its last window
   const int64_t slice = std::max<int64_t>(width, kSliceFrames / width * width);
-  if (used <= slice) return conv_pool(block, x, {1, 1});
+  if (used <= slice) return conv_pool(block, x, ConvPadding{});
   // Each pooled slice goes straight into its place in the output: no list of pieces to join,
   // which held the pooled output twice.
   torch::Tensor out;
@@ -62,9 +72,8 @@ torch::Tensor conv_pool_in_slices(ConvBlockImpl& block, const torch::Tensor& x) 
     const int64_t first = std::max<int64_t>(0, start - 1);
     const int64_t end = std::min(frames, start + length + 1);
     const int64_t pad_left = start == 0 ? 1 : 0, pad_right = start + length + 1 - end;
-    torch::Tensor piece = x.narrow(3, first, end - first);
-    if (pad_left || pad_right) piece = torch::constant_pad_nd(piece, {pad_left, pad_right});
-    const torch::Tensor pooled = conv_pool(block, piece, {1, 0});
+    const torch::Tensor pooled =
+        conv_pool(block, x.narrow(3, first, end - first), ConvPadding{1, 1, pad_left, pad_right});
     if (!out.defined()) {
       std::vector<int64_t> sizes = pooled.sizes().vec();
       sizes[3] = used / width;
@@ -111,10 +120,13 @@ void ConvBlockImpl::fold_batch_norm(bool channels_last) {
   if (channels_last) folded_weight = folded_weight.contiguous(torch::MemoryFormat::ChannelsLast);
   folded_channels_last = channels_last;
   folded_bias = (conv->bias - bn->running_mean) * scale + bn->bias;
+  winograd_weight = channels_last && winograd_weight_applies(folded_weight)
+                        ? winograd_weights(folded_weight)
+                        : torch::Tensor();
 }
 
 void ConvBlockImpl::train(bool on) {
-  if (on) folded_weight = folded_bias = torch::Tensor();
+  if (on) folded_weight = folded_bias = winograd_weight = torch::Tensor();
   torch::nn::Module::train(on);
 }
 

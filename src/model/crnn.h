@@ -30,7 +30,8 @@ struct ConvBlockImpl : torch::nn::Module {
   // conv -> max-pool -> ELU. ELU (and ReLU) is increasing, so pooling first gives the same
   // maxima and the activation runs on a quarter of the values. Stale once the weights change:
   // train() drops it. channels_last: the block's input arrives NHWC (the CPU form, see
-  // to_channels_last).
+  // to_channels_last), and its convs run by Winograd's algorithm where that applies
+  // (winograd_conv.h).
   void fold_batch_norm(bool channels_last);
   void train(bool on = true) override;
 
@@ -39,6 +40,8 @@ struct ConvBlockImpl : torch::nn::Module {
   torch::nn::MaxPool2d pool{nullptr};
   torch::nn::Dropout dropout{nullptr};
   torch::Tensor folded_weight, folded_bias;  // not parameters: never saved or trained
+  // The folded weight transformed for winograd_conv3x3 (CPU, channels-last, where it applies).
+  torch::Tensor winograd_weight;
   bool folded_channels_last = false;
   bool relu = false;
 };
