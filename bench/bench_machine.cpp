@@ -5,7 +5,12 @@
 //   - memory bandwidth: LibTorch's sum (reading) and copy over 1 GiB with `threads` threads;
 //   - the default CRNN's five 3x3 convs in training shapes (96 x `frames`, batch `batch`), with
 //     genre's allocator settings: oneDNN's forward, input gradient and weight gradient as LibTorch
-//     runs them, and genre's weight gradient (model/conv3x3.h), GMAC/s and share of the peak.
+//     runs them, and genre's weight gradient (model/conv3x3.h), GMAC/s and share of the peak;
+//   - the shipped model's 3x3 convs as `genre predict` runs them (one 29 s excerpt at 16 kHz,
+//     channels-last, batch norm folded): oneDNN's direct forward against genre's Winograd one
+//     (model/winograd_conv.h; the one-channel first block with its max-pool against
+//     model/first_conv_pool.h), counted in the direct conv's multiply-adds, so that an algorithm
+//     needing fewer of them can pass 100% of the peak.
 //   bench_machine [threads=all] [frames=1366] [batch=32]
 #include <immintrin.h>
 #include <torch/torch.h>
@@ -22,6 +27,8 @@
 #include "common/parallel.h"
 #include "model/arch_config.h"
 #include "model/conv3x3.h"
+#include "model/first_conv_pool.h"
+#include "model/winograd_conv.h"
 
 namespace {
 
@@ -159,6 +166,33 @@ ConvRate conv_rate(int batch, int in_ch, int out_ch, int height, int width) {
   return r;
 }
 
+// Direct-conv GMAC/s of one inference conv (batch 1, channels-last): oneDNN's forward and
+// genre's Winograd forward (0 where it does not apply). A one-channel first block is timed with
+// its max-pool (`pool`): oneDNN's conv + LibTorch's max_pool2d against first_conv_pool.
+std::pair<double, double> inference_conv_rate(int in_ch, int out_ch, int height, int width,
+                                              int pool) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x =
+      torch::randn({1, in_ch, height, width}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor w =
+      torch::randn({out_ch, in_ch, 3, 3}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor b = torch::randn({out_ch});
+  const double gmac = 1e-9 * out_ch * height * width * in_ch * 9;
+  if (in_ch == 1) {
+    // NHWC strides, as the inference form gives its one-channel input (crnn.cpp): with NCHW ones
+    // oneDNN writes an NCHW output, which max_pool2d pools ~4x slower.
+    const torch::Tensor x1 = x.as_strided(x.sizes(), {height * width, 1, width, 1});
+    const double direct =
+        gmac / best_seconds([&] { torch::max_pool2d(torch::conv2d(x1, w, b, 1, 1), {pool, pool}); });
+    if (!genre::first_conv_pool_applies(x, w)) return {direct, 0.0};
+    return {direct, gmac / best_seconds([&] { genre::first_conv_pool(x, w, b, {pool, pool}); })};
+  }
+  const double direct = gmac / best_seconds([&] { torch::conv2d(x, w, b, 1, 1); });
+  if (!genre::winograd_conv3x3_applies(x, w)) return {direct, 0.0};
+  const torch::Tensor u = genre::winograd_weights(w);
+  return {direct, gmac / best_seconds([&] { genre::winograd_conv3x3(x, u, b); })};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,6 +239,31 @@ int main(int argc, char** argv) {
     in_ch = out_ch;
     height /= arch.pools[i].first;
     width /= arch.pools[i].second;
+  }
+
+  // The shipped model (models/genre-gtzan.pt): the MSD tagger's four blocks, 64-128-128-128
+  // channels, pools 2/3/4/4, over 96 mels x 1,813 frames.
+  std::printf("\n3x3 convs of the shipped model in genre predict, one 96 x 1813 excerpt, "
+              "channels-last, %d threads: direct-conv GMAC/s (share of the peak); block 1 with "
+              "its max-pool (genre: first_conv_pool)\n",
+              threads);
+  std::printf("%-5s %-15s %6s %14s %16s %8s\n", "block", "shape", "GMAC", "oneDNN",
+              "genre", "ratio");
+  const int shipped_channels[] = {64, 128, 128, 128}, shipped_pools[] = {2, 3, 4, 4};
+  in_ch = 1, height = 96, width = 1813;
+  for (int i = 0; i < 4; ++i) {
+    const int out_ch = shipped_channels[i];
+    const auto [direct, winograd] =
+        inference_conv_rate(in_ch, out_ch, height, width, shipped_pools[i]);
+    char shape[64], ratio[16] = "-";
+    std::snprintf(shape, sizeof shape, "%d>%d %dx%d", in_ch, out_ch, height, width);
+    if (winograd > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", winograd / direct);
+    std::printf("%-5d %-15s %6.3f %14s %16s %8s\n", i + 1, shape,
+                1e-9 * out_ch * height * width * in_ch * 9, cell(direct).c_str(),
+                cell(winograd).c_str(), ratio);
+    in_ch = out_ch;
+    height /= shipped_pools[i];
+    width /= shipped_pools[i];
   }
   return 0;
 }

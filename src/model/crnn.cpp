@@ -7,6 +7,7 @@
 #include "model/dropout.h"
 #include "model/elu_dropout.h"
 #include "model/first_conv.h"
+#include "model/first_conv_pool.h"
 #include "model/winograd_conv.h"
 
 namespace genre {
@@ -84,11 +85,26 @@ torch::Tensor conv_pool_in_slices(ConvBlockImpl& block, const torch::Tensor& x) 
   return out;
 }
 
+// A plain max-pool: stride = window, no padding or dilation, partial windows dropped.
+bool plain_pool(const torch::nn::MaxPool2d& pool) {
+  const auto& o = pool->options;
+  const auto &window = *o.kernel_size(), &stride = *o.stride(), &padding = *o.padding(),
+             &dilation = *o.dilation();
+  return stride == window && padding[0] == 0 && padding[1] == 0 && dilation[0] == 1 &&
+         dilation[1] == 1 && !o.ceil_mode();
+}
+
 }  // namespace
 
 torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
   if (folded_weight.defined() && !is_training()) {
-    x = conv_pool_in_slices(*this, x);
+    // One input channel: conv and pool in one pass, the full-size conv output never written.
+    if (folded_channels_last && first_conv_pool_applies(x, folded_weight) && plain_pool(pool)) {
+      const auto window = *pool->options.kernel_size();
+      x = first_conv_pool(x, folded_weight, folded_bias, {window[0], window[1]});
+    } else {
+      x = conv_pool_in_slices(*this, x);
+    }
     return relu ? torch::relu_(x) : torch::elu_(x);
   }
   // A training step's convs have backwards written where LibTorch's is slow: the first conv's
