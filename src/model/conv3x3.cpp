@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "model/layout_copy.h"
+#include "model/winograd_conv.h"
+
 namespace genre {
 
 namespace {
@@ -131,11 +134,24 @@ bool cpu_suits() {
   return suits;
 }
 
+// A stride-1, padding-1 3x3 conv of an NCHW x by Winograd's algorithm (winograd_conv.h), through
+// channels-last copies, when the shapes suit it: 2.0-2.4x oneDNN's direct conv for the default
+// CRNN's blocks 2-4 in a training batch, copies included. Undefined otherwise.
+torch::Tensor winograd_nchw(const torch::Tensor& x, const torch::Tensor& weight,
+                            const torch::Tensor& bias) {
+  if (!winograd_weight_applies(weight) || weight.size(1) != x.size(1) || !layout_copy_applies(x))
+    return torch::Tensor();
+  const torch::Tensor nhwc = channels_last_copy(x);
+  if (!winograd_conv3x3_applies(nhwc, weight)) return torch::Tensor();
+  return channels_first_copy(winograd_conv3x3(nhwc, winograd_weights(weight), bias));
+}
+
 struct Conv3x3Function : public torch::autograd::Function<Conv3x3Function> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias) {
     ctx->save_for_backward({x, weight});
-    return torch::conv2d(x, weight, bias, 1, 1);
+    const torch::Tensor y = winograd_nchw(x, weight, bias);
+    return y.defined() ? y : torch::conv2d(x, weight, bias, 1, 1);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -144,12 +160,25 @@ struct Conv3x3Function : public torch::autograd::Function<Conv3x3Function> {
     const torch::Tensor &x = saved[0], &weight = saved[1];
     const torch::Tensor grad = grad_outputs[0].contiguous();
     torch::Tensor grad_x, grad_weight, grad_bias;
-    if (ctx->needs_input_grad(0))
-      grad_x =
-          std::get<0>(at::convolution_backward(grad, x, weight, c10::nullopt, {1, 1}, {1, 1},
-                                               {1, 1}, false, {0, 0}, 1, {true, false, false}));
+    if (ctx->needs_input_grad(0)) {
+      // The input gradient is the same conv of the output gradient with the weight's channels
+      // swapped and its taps turned by 180 degrees.
+      grad_x = winograd_nchw(grad, weight.transpose(0, 1).flip({2, 3}), torch::Tensor());
+      if (!grad_x.defined())
+        grad_x =
+            std::get<0>(at::convolution_backward(grad, x, weight, c10::nullopt, {1, 1}, {1, 1},
+                                                 {1, 1}, false, {0, 0}, 1, {true, false, false}));
+    }
     if (ctx->needs_input_grad(1) || ctx->needs_input_grad(2)) {
-      std::tie(grad_weight, grad_bias) = conv3x3_weight_gradient(x, grad);
+      if (x.size(3) >= kMinWidth) {
+        std::tie(grad_weight, grad_bias) = conv3x3_weight_gradient(x, grad);
+      } else {  // rows shorter than the weight-gradient kernel's: oneDNN's measured faster
+        auto grads = at::convolution_backward(grad, x, weight, c10::IntArrayRef{weight.size(0)},
+                                              {1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1,
+                                              {false, true, true});
+        grad_weight = std::get<1>(grads);
+        grad_bias = std::get<2>(grads);
+      }
       if (!ctx->needs_input_grad(1)) grad_weight = torch::Tensor();
       if (!ctx->needs_input_grad(2)) grad_bias = torch::Tensor();
     }
@@ -197,10 +226,13 @@ std::pair<torch::Tensor, torch::Tensor> conv3x3_weight_gradient(const torch::Ten
 }
 
 bool conv3x3_training_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  return cpu_suits() && x.is_cpu() && x.dim() == 4 && x.size(1) > 1 && x.size(3) >= kMinWidth &&
-         x.scalar_type() == torch::kFloat32 && x.is_contiguous() && weight.dim() == 4 &&
-         weight.size(1) == x.size(1) && weight.size(2) == 3 && weight.size(3) == 3 &&
-         weight.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled();
+  const bool suits = cpu_suits() && x.is_cpu() && x.dim() == 4 && x.size(1) > 1 &&
+                     x.scalar_type() == torch::kFloat32 && x.is_contiguous() && weight.dim() == 4 &&
+                     weight.size(1) == x.size(1) && weight.size(2) == 3 && weight.size(3) == 3 &&
+                     weight.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled();
+  // Shorter rows only for the Winograd forward; their weight gradient stays oneDNN's.
+  return suits && (x.size(3) >= kMinWidth ||
+                   (winograd_weight_applies(weight) && layout_copy_applies(x)));
 }
 
 torch::Tensor conv3x3_training(const torch::Tensor& x, const torch::Tensor& weight,

@@ -48,6 +48,36 @@ TEST(Conv3x3, MatchesLibTorchsConvAndItsGradients) {
   }
 }
 
+// Channel counts that suit Winograd's conv (winograd_conv.h) take it for the forward and the
+// input gradient: the same values as LibTorch's up to its rounding, on rows shorter and longer
+// than the weight-gradient kernel's 256 columns.
+TEST(Conv3x3, WinogradForwardAndInputGradientMatchLibTorch) {
+  if (!cpu_suits()) GTEST_SKIP() << "needs a CPU with AVX2 and FMA and without AVX-512";
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{2, 16, 6, 37}, {1, 16, 3, 260}}) {
+    torch::manual_seed(8);
+    const torch::Tensor x = torch::randn(shape), w = torch::randn({32, 16, 3, 3}),
+                        b = torch::randn({32});
+    ASSERT_TRUE(conv3x3_training_applies(x, w));
+    std::vector<torch::Tensor> ours = {x.clone().requires_grad_(true),
+                                       w.clone().requires_grad_(true),
+                                       b.clone().requires_grad_(true)};
+    std::vector<torch::Tensor> ref = {x.clone().requires_grad_(true),
+                                      w.clone().requires_grad_(true),
+                                      b.clone().requires_grad_(true)};
+    const torch::Tensor y = conv3x3_training(ours[0], ours[1], ours[2]);
+    const torch::Tensor y_ref = torch::conv2d(ref[0], ref[1], ref[2], 1, 1);
+    EXPECT_TRUE(y.is_contiguous());
+    expect_close(y, y_ref, "forward");
+    EXPECT_FALSE(torch::equal(y, y_ref)) << "expected Winograd's rounding, not oneDNN's bits";
+    const torch::Tensor upstream = torch::randn_like(y);
+    (y * upstream).sum().backward();
+    (y_ref * upstream).sum().backward();
+    expect_close(ours[0].grad(), ref[0].grad(), "input gradient");
+    expect_close(ours[1].grad(), ref[1].grad(), "weight gradient");
+    expect_close(ours[2].grad(), ref[2].grad(), "bias gradient");
+  }
+}
+
 // Rows go to fixed blocks added in order: one thread and two give the same bits.
 TEST(Conv3x3, WeightGradientIsTheSameForAnyThreadCount) {
   if (!cpu_suits()) GTEST_SKIP() << "needs a CPU with AVX2 and FMA and without AVX-512";
