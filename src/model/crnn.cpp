@@ -107,9 +107,9 @@ torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
     }
     return relu ? torch::relu_(x) : torch::elu_(x);
   }
-  // A training step's convs have backwards written where LibTorch's is slow: the first conv's
-  // for its one input channel (first_conv.h), the others' weight gradient (conv3x3.h).
-  // Evaluation keeps LibTorch's.
+  // A training step's convs are genre's where LibTorch's is slow: the first conv for its one
+  // input channel (first_conv.h); the others' Winograd forward and input gradient and their
+  // weight gradient (conv3x3.h). Evaluation outside the inference form keeps LibTorch's.
   const bool training_step = is_training() && torch::GradMode::is_enabled();
   if (training_step && first_conv3x3_applies(x, conv->weight))
     x = first_conv3x3(x, conv->weight, conv->bias);
