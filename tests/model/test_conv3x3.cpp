@@ -16,6 +16,28 @@ void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, const cha
       << what << ": max difference " << (ours - ref).abs().max().item<float>();
 }
 
+// conv3x3_training and LibTorch's conv2d on copies of the same x, weight and bias; the three
+// gradients for the same upstream gradient compared. Returns both outputs (ours, LibTorch's).
+std::pair<torch::Tensor, torch::Tensor> run_both_and_compare_gradients(const torch::Tensor& x,
+                                                                       const torch::Tensor& w,
+                                                                       const torch::Tensor& b) {
+  std::vector<torch::Tensor> ours = {x.clone().requires_grad_(true),
+                                     w.clone().requires_grad_(true),
+                                     b.clone().requires_grad_(true)};
+  std::vector<torch::Tensor> ref = {x.clone().requires_grad_(true),
+                                    w.clone().requires_grad_(true),
+                                    b.clone().requires_grad_(true)};
+  const torch::Tensor y = conv3x3_training(ours[0], ours[1], ours[2]);
+  const torch::Tensor y_ref = torch::conv2d(ref[0], ref[1], ref[2], 1, 1);
+  const torch::Tensor upstream = torch::randn_like(y);
+  (y * upstream).sum().backward();
+  (y_ref * upstream).sum().backward();
+  expect_close(ours[0].grad(), ref[0].grad(), "input gradient");
+  expect_close(ours[1].grad(), ref[1].grad(), "weight gradient");
+  expect_close(ours[2].grad(), ref[2].grad(), "bias gradient");
+  return {y.detach(), y_ref.detach()};
+}
+
 // Every gradient against LibTorch's conv2d backward, on widths below, at and past the 8-column
 // blocks and their edges (the padding), heights of 1 and more, and output channels that leave a
 // remainder after the blocks of three.
@@ -30,21 +52,8 @@ TEST(Conv3x3, MatchesLibTorchsConvAndItsGradients) {
     torch::manual_seed(7);
     const torch::Tensor x = torch::randn(shape), w = torch::randn({out_channels, shape[1], 3, 3}),
                         b = torch::randn({out_channels});
-    std::vector<torch::Tensor> ours = {x.clone().requires_grad_(true),
-                                       w.clone().requires_grad_(true),
-                                       b.clone().requires_grad_(true)};
-    std::vector<torch::Tensor> ref = {x.clone().requires_grad_(true),
-                                      w.clone().requires_grad_(true),
-                                      b.clone().requires_grad_(true)};
-    const torch::Tensor y = conv3x3_training(ours[0], ours[1], ours[2]);
-    const torch::Tensor y_ref = torch::conv2d(ref[0], ref[1], ref[2], 1, 1);
+    const auto [y, y_ref] = run_both_and_compare_gradients(x, w, b);
     EXPECT_TRUE(torch::equal(y, y_ref));
-    const torch::Tensor upstream = torch::randn_like(y);
-    (y * upstream).sum().backward();
-    (y_ref * upstream).sum().backward();
-    expect_close(ours[0].grad(), ref[0].grad(), "input gradient");
-    expect_close(ours[1].grad(), ref[1].grad(), "weight gradient");
-    expect_close(ours[2].grad(), ref[2].grad(), "bias gradient");
   }
 }
 
@@ -58,23 +67,10 @@ TEST(Conv3x3, WinogradForwardAndInputGradientMatchLibTorch) {
     const torch::Tensor x = torch::randn(shape), w = torch::randn({32, 16, 3, 3}),
                         b = torch::randn({32});
     ASSERT_TRUE(conv3x3_training_applies(x, w));
-    std::vector<torch::Tensor> ours = {x.clone().requires_grad_(true),
-                                       w.clone().requires_grad_(true),
-                                       b.clone().requires_grad_(true)};
-    std::vector<torch::Tensor> ref = {x.clone().requires_grad_(true),
-                                      w.clone().requires_grad_(true),
-                                      b.clone().requires_grad_(true)};
-    const torch::Tensor y = conv3x3_training(ours[0], ours[1], ours[2]);
-    const torch::Tensor y_ref = torch::conv2d(ref[0], ref[1], ref[2], 1, 1);
+    const auto [y, y_ref] = run_both_and_compare_gradients(x, w, b);
     EXPECT_TRUE(y.is_contiguous());
     expect_close(y, y_ref, "forward");
     EXPECT_FALSE(torch::equal(y, y_ref)) << "expected Winograd's rounding, not oneDNN's bits";
-    const torch::Tensor upstream = torch::randn_like(y);
-    (y * upstream).sum().backward();
-    (y_ref * upstream).sum().backward();
-    expect_close(ours[0].grad(), ref[0].grad(), "input gradient");
-    expect_close(ours[1].grad(), ref[1].grad(), "weight gradient");
-    expect_close(ours[2].grad(), ref[2].grad(), "bias gradient");
   }
 }
 
